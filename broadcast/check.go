@@ -197,14 +197,19 @@ func (r *run) causalOrder() trace.Check {
 	}
 	for n, seq := range r.seqs {
 		done := map[msgID]bool{}
-		for _, d := range seq {
+		for i, d := range seq {
 			m2 := deliveredID(d.Value)
 			for _, m1 := range before[m2] {
-				if !done[m1] {
-					return trace.Failed(PropCausalOrder,
-						"%v delivered %s (at %v) before %s, though the send of %s happened before the send of %s",
-						node.ID(n), r.name(m2), d.Time, r.name(m1), m1, m2)
+				if done[m1] {
+					continue
 				}
+				ever := "without ever delivering"
+				if slices.ContainsFunc(seq[i:], func(d trace.EmittedEvent[Delivered]) bool { return deliveredID(d.Value) == m1 }) {
+					ever = "before"
+				}
+				return trace.Failed(PropCausalOrder,
+					"%v delivered %s (at %v) %s %s, though the send of %v happened before the send of %v",
+					node.ID(n), r.name(m2), d.Time, ever, r.name(m1), m1, m2)
 			}
 			done[m2] = true
 		}

@@ -201,6 +201,19 @@ func TestCheckTotalOrder(t *testing.T) {
 			},
 		},
 		{
+			name:  "a process skips a causally earlier multicast",
+			nodes: 3,
+			run: func(b *traceBuilder) {
+				b.multicast(n0, 1, "a")
+				b.multicast(n0, 2, "b")
+				b.delivered(n0, 2, "b", n2)
+			},
+			want: map[string]verdict{
+				PropTermination: {false, "n0 delivered 0 of 2"},
+				PropCausalOrder: {false, `n2 delivered 2:n0 "b" (at 11ms) without ever delivering 1:n0 "a", though the send of 1:n0 happened before the send of 2:n0`},
+			},
+		},
+		{
 			name:  "delivered twice",
 			nodes: 2,
 			run: func(b *traceBuilder) {
