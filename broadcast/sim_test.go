@@ -234,9 +234,7 @@ func TestWorkload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ids := broadcast.Workload(s, 200, time.Second); len(ids) != 200 {
-			t.Fatalf("Workload returned %d request IDs, want 200", len(ids))
-		}
+		broadcast.Workload(s, 200, time.Second)
 		if err := s.Run(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}

@@ -31,16 +31,13 @@ const WorkloadFraction = 0.7
 // first WorkloadFraction of a run of length until, using only d's random
 // source. Several processes therefore multicast concurrently, which is what
 // a total order has to resolve (van Steen & Tanenbaum §5.2, the two
-// replicated-database updates). It returns the requests' IDs in submission
-// order.
-func Workload(d Driver, count int, until time.Duration) []node.RequestID {
+// replicated-database updates).
+func Workload(d Driver, count int, until time.Duration) {
 	r, group := d.Rand(), d.Group()
-	window := int64(float64(until) * WorkloadFraction)
-	ids := make([]node.RequestID, 0, count)
+	window := max(int64(float64(until)*WorkloadFraction), 1)
 	for i := range count {
-		at := time.Duration(r.Int64N(max(window, 1)))
+		at := time.Duration(r.Int64N(window))
 		to := group[r.IntN(len(group))]
-		ids = append(ids, d.Request(at, to, Multicast{Payload: fmt.Sprintf("m%d", i+1)}))
+		d.Request(at, to, Multicast{Payload: fmt.Sprintf("m%d", i+1)})
 	}
-	return ids
 }
