@@ -117,8 +117,9 @@ type pending struct {
 
 // TotalOrder is one process of Lamport's totally ordered multicast (Lamport
 // 1978, "Time, Clocks, and the Ordering of Events in a Distributed System",
-// the request queue of the mutual-exclusion example; van Steen & Tanenbaum,
-// Distributed Systems, 4th ed., §5.2 "Totally ordered multicasting").
+// section "Ordering the Events Totally", the request queue of the
+// mutual-exclusion example; van Steen & Tanenbaum, Distributed Systems, 4th
+// ed., §5.2 "Totally ordered multicasting").
 //
 // Every process keeps a Lamport clock and a queue of messages ordered by
 // (timestamp, sender). A multicast is timestamped and sent to everyone;
@@ -127,10 +128,12 @@ type pending struct {
 // With FIFO links this is Lamport's condition, and every process delivers
 // the same messages in the same order, which also respects happens-before.
 //
-// The algorithm assumes reliable FIFO links and no crashes: a lost message
-// or acknowledgement blocks delivery forever, and reordering links can make
-// processes deliver in different orders. Duplicated messages and
-// acknowledgements are harmless: both are idempotent.
+// The algorithm assumes reliable FIFO links and no crashes. Reordering links
+// can make processes deliver in different orders. A lost message or
+// acknowledgement, or a crashed process, blocks delivery for good; the
+// order of what is delivered survives loss, but causal order does not (a
+// process that lost m1 can deliver its sender's later m2). Duplicated
+// messages and acknowledgements are harmless: both are idempotent.
 type TotalOrder struct {
 	cfg TotalOrderConfig
 
