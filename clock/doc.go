@@ -1,7 +1,8 @@
 // Package clock implements logical clocks as plain values, and processes that
 // exercise them in a simulation.
 //
-// The clock types need nothing but the standard library:
+// The clock types are plain values that use only the standard library, so
+// any algorithm (or program) can embed them:
 //
 //   - Lamport, the scalar logical clock of Lamport 1978, "Time, Clocks, and
 //     the Ordering of Events in a Distributed System" (CACM 21(7)): if event
@@ -19,6 +20,7 @@
 // emits its clock after every event (LamportStamp, VectorStamp). CheckLamport
 // and CheckVector judge those stamps against the runtime's ground-truth
 // happens-before relation. Each process has a deliberately broken variant
-// (LamportConfig.NoMax, VectorConfig.NoMerge, and Volatile for both) that the
-// checkers catch.
+// (LamportConfig.NoMax, VectorConfig.NoMerge, and NoSync for both) that the
+// checkers catch. The processes and checkers import node and trace, never a
+// runtime.
 package clock
