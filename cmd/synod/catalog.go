@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/synod-dev/synod/broadcast"
+	"github.com/synod-dev/synod/clock"
+	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/sim"
+	"github.com/synod-dev/synod/trace"
+)
+
+// algorithm is one entry of the catalog: how to build, drive, check and
+// measure an algorithm in the simulator. The catalog is explicit (no init()
+// registration) so that `synod list` is the whole truth.
+type algorithm struct {
+	Name    string // family/algorithm
+	Summary string // one line for `synod list`
+	// Nodes and Length are the defaults for --nodes and --time.
+	Nodes  int
+	Length time.Duration
+	// Ops is the default workload size (--ops); 0 when the algorithm drives itself.
+	Ops int
+	// Messages are the types to register: messages, emitted events, ops, replies.
+	Messages []any
+	// Variants are deliberately broken versions, selectable with --variant,
+	// each caught by Check.
+	Variants []variant
+	// New builds the factory for a variant ("" is the correct algorithm).
+	New func(variant string) node.Factory
+	// Workload schedules the run's requests (nil: none).
+	Workload func(s *sim.Sim, ops int, length time.Duration)
+	// Check judges the properties the algorithm promises.
+	Check func(t *trace.Trace) []trace.Check
+	// Textbook is the cost the literature gives, for the summary.
+	Textbook func(n int) textbook
+}
+
+type variant struct{ Name, Summary string }
+
+// textbook is a published cost figure: messages per completed operation.
+type textbook struct {
+	PerOp   float64 // 0: no per-operation figure
+	Formula string  // e.g. "N(N−1)"
+	Note    string  // a figure that is not per operation, in words
+}
+
+func (a *algorithm) variantNames() []string {
+	names := make([]string, len(a.Variants))
+	for i, v := range a.Variants {
+		names[i] = v.Name
+	}
+	return names
+}
+
+func (a *algorithm) registry() *node.Registry { return node.NewRegistry(a.Messages...) }
+
+// catalog lists every algorithm synod can simulate, by name.
+var catalog = []*algorithm{
+	{
+		Name:     "clock/lamport",
+		Summary:  "Lamport's logical clock (1978): random local events and sends; checks a→b ⇒ L(a) < L(b)",
+		Nodes:    4,
+		Length:   10 * time.Second,
+		Messages: clock.Messages(),
+		Variants: []variant{
+			{"no-max", "on receive, tick without taking the max with the message's timestamp"},
+			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
+		},
+		New: func(v string) node.Factory {
+			cfg := clock.DefaultLamportConfig()
+			cfg.NoMax, cfg.NoSync = v == "no-max", v == "no-sync"
+			return func(node.ID) node.Process { return clock.NewLamportProcess(cfg) }
+		},
+		Check:    clock.CheckLamport,
+		Textbook: func(n int) textbook { return textbook{Note: "one timestamp (8 bytes) per message"} },
+	},
+	{
+		Name:     "clock/vector",
+		Summary:  "Vector clocks (Fidge, Mattern 1988): random local events and sends; checks a→b ⇔ V(a) < V(b)",
+		Nodes:    4,
+		Length:   10 * time.Second,
+		Messages: clock.Messages(),
+		Variants: []variant{
+			{"no-merge", "on receive, tick the own entry without merging the message's vector"},
+			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
+		},
+		New: func(v string) node.Factory {
+			cfg := clock.DefaultVectorConfig()
+			cfg.NoMerge, cfg.NoSync = v == "no-merge", v == "no-sync"
+			return func(node.ID) node.Process { return clock.NewVectorProcess(cfg) }
+		},
+		Check:    clock.CheckVector,
+		Textbook: func(n int) textbook { return textbook{Note: fmt.Sprintf("N = %d counters per message", n)} },
+	},
+	{
+		Name:     "broadcast/total-order",
+		Summary:  "Lamport's totally ordered multicast: timestamped, queued by (ts, sender), delivered when all have acknowledged",
+		Nodes:    4,
+		Length:   5 * time.Second,
+		Ops:      20,
+		Messages: broadcast.Messages(),
+		Variants: []variant{{"early-deliver", "deliver the head of the queue without waiting for every acknowledgement"}},
+		New: func(v string) node.Factory {
+			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
+			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
+		},
+		Workload: func(s *sim.Sim, ops int, length time.Duration) { broadcast.Workload(s, ops, length) },
+		Check:    broadcast.CheckTotalOrder,
+		Textbook: func(n int) textbook {
+			return textbook{PerOp: broadcast.TextbookMessagesPerMulticast(n), Formula: "N(N−1)"}
+		},
+	},
+	{
+		Name:     "broadcast/gossip",
+		Summary:  "Push rumor mongering (Demers et al. 1987): each newly infected process pushes to ⌈ln N⌉+3 random peers",
+		Nodes:    50,
+		Length:   10 * time.Second,
+		Ops:      1,
+		Messages: broadcast.GossipMessages(),
+		Variants: []variant{{"fanout-1", "push to a single peer: the epidemic dies out"}},
+		New: func(v string) node.Factory {
+			cfg := broadcast.GossipConfig{Broken: v == "fanout-1"}
+			return func(node.ID) node.Process { return broadcast.NewGossip(cfg) }
+		},
+		Workload: func(s *sim.Sim, ops int, length time.Duration) {
+			for i := range ops {
+				s.Request(0, node.ID(i%len(s.Group())), broadcast.Rumor{})
+			}
+		},
+		Check: broadcast.CheckGossip,
+		Textbook: func(n int) textbook {
+			f := min(broadcast.DefaultFanout(n), n-1)
+			return textbook{PerOp: float64(n * f), Formula: fmt.Sprintf("N·F = %d·%d", n, f)}
+		},
+	},
+}
+
+func lookup(name string) (*algorithm, error) {
+	for _, a := range catalog {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	// Accept a unique suffix ("lamport" for "clock/lamport").
+	var matches []*algorithm
+	for _, a := range catalog {
+		if strings.HasSuffix(a.Name, "/"+name) {
+			matches = append(matches, a)
+		}
+	}
+	if len(matches) == 1 {
+		return matches[0], nil
+	}
+	names := make([]string, len(catalog))
+	for i, a := range catalog {
+		names[i] = a.Name
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("unknown algorithm %q; known: %s", name, strings.Join(names, ", "))
+}
