@@ -45,7 +45,7 @@ func (sc scenario) run(t *testing.T) *trace.Trace {
 	s, err := sim.New(sim.Config{
 		Nodes:    sc.n,
 		New:      func(node.ID) node.Process { return broadcast.NewTotalOrder(sc.cfg) },
-		Registry: node.NewRegistry(broadcast.Messages()...),
+		Registry: node.NewRegistry(broadcast.TotalOrderMessages()...),
 		Seed:     sc.seed,
 		Network:  sim.Network{Default: sc.link},
 		Schedule: schedule,
@@ -54,7 +54,7 @@ func (sc scenario) run(t *testing.T) *trace.Trace {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broadcast.Workload(s, multicasts, workloadSpan)
+	broadcast.TotalOrderWorkload(s, multicasts, workloadSpan)
 	if err := s.Run(runFor); err != nil {
 		t.Fatalf("%v\nreplay: %s", err, replay(t))
 	}
@@ -225,16 +225,16 @@ func TestCrashBlocksTermination(t *testing.T) {
 	}
 }
 
-// Workload spreads its requests over the processes and over the first 70%
+// TotalOrderWorkload spreads its requests over the processes and over the first 70%
 // of the run, and is reproducible from the seed.
 func TestWorkload(t *testing.T) {
 	requests := func(seed uint64) []trace.Event {
 		s, err := sim.New(sim.Config{Nodes: 4, New: func(node.ID) node.Process { return broadcast.NewTotalOrder(broadcast.TotalOrderConfig{}) },
-			Registry: node.NewRegistry(broadcast.Messages()...), Seed: seed})
+			Registry: node.NewRegistry(broadcast.TotalOrderMessages()...), Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
-		broadcast.Workload(s, 200, time.Second)
+		broadcast.TotalOrderWorkload(s, 200, time.Second)
 		if err := s.Run(10 * time.Second); err != nil {
 			t.Fatal(err)
 		}

@@ -72,9 +72,9 @@ type ack struct {
 	MsgSender node.ID
 }
 
-// Messages returns one zero value of every message, emitted event, request op
+// TotalOrderMessages returns one zero value of every message, emitted event, request op
 // and reply type of the total-order multicast, for node.NewRegistry.
-func Messages() []any {
+func TotalOrderMessages() []any {
 	return []any{message{}, ack{}, Multicast{}, Sent{}, Delivered{}}
 }
 

@@ -21,18 +21,18 @@ type Driver interface {
 	Rand() *rand.Rand
 }
 
-// WorkloadFraction is the share of a run during which Workload submits
+// WorkloadFraction is the share of a run during which TotalOrderWorkload submits
 // multicasts; the rest of the run is left for them to be delivered, so that
 // a run on a healthy network ends quiescent and termination can be judged.
 const WorkloadFraction = 0.7
 
-// Workload submits count Multicast requests, with payloads "m1", "m2", ...,
+// TotalOrderWorkload submits count Multicast requests, with payloads "m1", "m2", ...,
 // each to a process and at a time drawn uniformly from the group and from the
 // first WorkloadFraction of a run of length until, using only d's random
 // source. Several processes therefore multicast concurrently, which is what
 // a total order has to resolve (van Steen & Tanenbaum §5.2, the two
 // replicated-database updates).
-func Workload(d Driver, count int, until time.Duration) {
+func TotalOrderWorkload(d Driver, count int, until time.Duration) {
 	r, group := d.Rand(), d.Group()
 	window := max(int64(float64(until)*WorkloadFraction), 1)
 	for i := range count {

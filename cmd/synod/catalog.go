@@ -101,14 +101,14 @@ var catalog = []*algorithm{
 		Summary:  "Lamport's totally ordered multicast: timestamped, queued by (ts, sender), delivered when all have acknowledged",
 		Nodes:    4,
 		Length:   5 * time.Second,
-		Ops:      20,
-		Messages: broadcast.Messages(),
+		Ops:      100,
+		Messages: broadcast.TotalOrderMessages(),
 		Variants: []variant{{"early-deliver", "deliver the head of the queue without waiting for every acknowledgement"}},
 		New: func(v string) node.Factory {
 			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
 			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
 		},
-		Workload: func(s *sim.Sim, ops int, length time.Duration) { broadcast.Workload(s, ops, length) },
+		Workload: func(s *sim.Sim, ops int, length time.Duration) { broadcast.TotalOrderWorkload(s, ops, length) },
 		Check:    broadcast.CheckTotalOrder,
 		Textbook: func(n int) textbook {
 			return textbook{PerOp: broadcast.TextbookMessagesPerMulticast(n), Formula: "N(N−1)"}

@@ -112,7 +112,7 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 		}
 		return nil, fmt.Errorf("unknown --variant %q for %s; known: %s", f.variant, alg.Name, known)
 	}
-	if spec.nodes == 0 {
+	if !cmd.Flags().Changed("nodes") {
 		spec.nodes = alg.Nodes
 	}
 	if spec.nodes < 1 || spec.nodes > 1_000_000 {
