@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"github.com/synod-dev/synod/node"
@@ -80,12 +81,14 @@ type Sim struct {
 
 	netRand, nemRand, workRand *rand.Rand
 
-	links   map[Pair]*linkState
-	cut     map[Pair]bool
-	timers  map[node.TimerID]struct{} // pending timers
-	nextMsg uint64
-	nextTmr node.TimerID
-	nextReq node.RequestID
+	links  map[Pair]*linkState
+	cut    map[Pair]bool
+	timers map[node.TimerID]struct{} // pending timers
+	// typeNames caches the names of unregistered types (timers, events).
+	typeNames map[reflect.Type]string
+	nextMsg   uint64
+	nextTmr   node.TimerID
+	nextReq   node.RequestID
 
 	tr      *trace.Trace
 	started bool
@@ -164,15 +167,16 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("sim: nemesis: %w", err)
 	}
 	s := &Sim{
-		cfg:      cfg,
-		net:      cfg.Network,
-		netRand:  newRand(cfg.Seed, streamNet),
-		nemRand:  newRand(cfg.Seed, streamNemesis),
-		workRand: newRand(cfg.Seed, streamWorkload),
-		links:    map[Pair]*linkState{},
-		cut:      map[Pair]bool{},
-		timers:   map[node.TimerID]struct{}{},
-		logger:   cfg.Logger,
+		cfg:       cfg,
+		net:       cfg.Network,
+		netRand:   newRand(cfg.Seed, streamNet),
+		nemRand:   newRand(cfg.Seed, streamNemesis),
+		workRand:  newRand(cfg.Seed, streamWorkload),
+		links:     map[Pair]*linkState{},
+		cut:       map[Pair]bool{},
+		timers:    map[node.TimerID]struct{}{},
+		typeNames: map[reflect.Type]string{},
+		logger:    cfg.Logger,
 	}
 	if !cfg.DiscardTrace {
 		s.tr = &trace.Trace{Nodes: cfg.Nodes}
@@ -370,7 +374,7 @@ func (s *Sim) send(n *simNode, to node.ID, msg node.Message) {
 	e := trace.Event{Kind: trace.Send, Node: n.id, Peer: to, MsgID: id, Value: msg}
 	var payload any = msg
 	if s.cfg.NoEncode {
-		e.Type = node.TypeName(msg)
+		e.Type = s.typeOfValue(msg)
 	} else {
 		data, err := s.cfg.Registry.Encode(msg)
 		if err != nil {
@@ -476,13 +480,21 @@ func (s *Sim) deliver(it *item) {
 	n.proc.Receive(n, it.from, msg)
 }
 
+// typeOfValue names v's type, through the registry when it knows the type,
+// with a cache so the hot path does not build names with reflection.
 func (s *Sim) typeOfValue(v any) string {
 	if s.cfg.Registry != nil {
 		if name, ok := s.cfg.Registry.Name(v); ok {
 			return name
 		}
 	}
-	return node.TypeName(v)
+	t := reflect.TypeOf(v)
+	name, ok := s.typeNames[t]
+	if !ok {
+		name = node.TypeName(v)
+		s.typeNames[t] = name
+	}
+	return name
 }
 
 func (s *Sim) typeOf(it *item) string {
@@ -506,7 +518,7 @@ func (s *Sim) fire(it *item) {
 		return
 	}
 	delete(s.timers, id)
-	s.record(&trace.Event{Kind: trace.Timer, Node: n.id, Type: node.TypeName(it.payload), Value: it.payload})
+	s.record(&trace.Event{Kind: trace.Timer, Node: n.id, Type: s.typeOfValue(it.payload), Value: it.payload})
 	n.proc.Timeout(n, it.payload)
 }
 

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -48,12 +50,12 @@ func printRun(w io.Writer, spec *runSpec, r *runResult) {
 	fmt.Fprintln(tw, "MEASURE\tMEASURED\tTEXTBOOK")
 	if m.Requests > 0 || tb.PerOp > 0 {
 		fmt.Fprintf(tw, "operations completed\t%d of %d\t\n", m.Replies, m.Requests)
-		fmt.Fprintf(tw, "messages per operation\t%.4g\t%s\n", m.MessagesPerOp(), textbookCell(tb))
+		fmt.Fprintf(tw, "messages per operation\t%s\t%s\n", num(m.MessagesPerOp()), textbookCell(tb))
 	}
 	if m.Sent > 0 {
 		fmt.Fprintf(tw, "bytes per message\t%.1f\t%s\n", float64(m.Bytes)/float64(m.Sent), noteCell(tb))
 	}
-	fmt.Fprintf(tw, "virtual time to completion\t%v\t\n", m.Completion)
+	fmt.Fprintf(tw, "virtual time to completion\t%v\t\n", m.Completion.Round(time.Microsecond))
 	if m.LastRound > 0 {
 		fmt.Fprintf(tw, "rounds to completion\t%d\t\n", m.LastRound)
 	}
@@ -132,7 +134,7 @@ func printSweep(w io.Writer, spec *runSpec, results []runResult, wall time.Durat
 	fmt.Fprintln(tw, "MEASURE\tMEAN\tMIN\tMAX\tTEXTBOOK")
 	if len(perOp) > 0 {
 		mean, lo, hi := stats(perOp)
-		fmt.Fprintf(tw, "messages per operation\t%.4g\t%.4g\t%.4g\t%s\n", mean, lo, hi, textbookCell(a.Textbook(spec.nodes)))
+		fmt.Fprintf(tw, "messages per operation\t%s\t%s\t%s\t%s\n", num(mean), num(lo), num(hi), textbookCell(a.Textbook(spec.nodes)))
 	}
 	if len(completion) > 0 {
 		mean, lo, hi := stats(completion)
@@ -191,4 +193,13 @@ func (p *progress) finish() {
 
 func writeSVG(w io.Writer, t *trace.Trace, title string) error {
 	return trace.WriteSVG(w, t, trace.SVGOptions{Title: title})
+}
+
+// num prints a measurement: whole numbers in full, others to 4 significant
+// digits.
+func num(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'g', 4, 64)
 }

@@ -119,7 +119,7 @@ var errViolation = errors.New("property violated")
 func textbookCell(tb textbook) string {
 	switch {
 	case tb.PerOp > 0:
-		return fmt.Sprintf("%s = %.4g", tb.Formula, tb.PerOp)
+		return fmt.Sprintf("%s = %s", tb.Formula, num(tb.PerOp))
 	case tb.Note != "":
 		return tb.Note
 	}

@@ -118,6 +118,11 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	if spec.nodes < 1 || spec.nodes > 1_000_000 {
 		return nil, fmt.Errorf("bad --nodes %d: want 1 to 1000000", spec.nodes)
 	}
+	if spec.nodes > maxClockNodes {
+		if alg.GroundTruth {
+			return nil, fmt.Errorf("bad --nodes %d: %s's checker needs the simulator's vector clocks, which allow at most %d nodes", spec.nodes, alg.Name, maxClockNodes)
+		}
+	}
 	if spec.length == 0 {
 		spec.length = alg.Length
 	}
@@ -137,7 +142,8 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	if nem.Crash > 0 && nem.RestartAfter == 0 && !cmd.Flags().Changed("restart-after") {
 		nem.RestartAfter = 100 * time.Millisecond
 	}
-	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode}
+	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode,
+		NoClocks: spec.nodes > maxClockNodes}
 	if f.schedule != "" {
 		spec.base.Schedule, err = sim.ParseSchedule(f.schedule, spec.nodes)
 		if err != nil {
