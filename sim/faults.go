@@ -257,6 +257,9 @@ func (c *Config) Describe() string {
 	if l.Bandwidth > 0 {
 		parts = append(parts, fmt.Sprintf("bandwidth %dB/s", l.Bandwidth))
 	}
+	if len(c.Network.Links) > 0 {
+		parts = append(parts, fmt.Sprintf("%d links overridden", len(c.Network.Links)))
+	}
 	if c.Rounds > 0 {
 		parts = append(parts, fmt.Sprintf("synchronous rounds of %v", c.Rounds))
 	}

@@ -200,3 +200,84 @@ func ParseBandwidth(s string) (int64, error) {
 	}
 	return int64(f * mult), nil
 }
+
+// LinkSyntax describes what ParseLinkOverride accepts, for help texts.
+const LinkSyntax = `FROM->TO:SETTING=VALUE,... where FROM and TO are node lists or *, and the
+settings are latency, loss, dup, reorder (true/false) and bandwidth; e.g.
+"n0->n1:latency=50ms,loss=0.2" or "*->n2:bandwidth=10KB/s"`
+
+// ParseLinkOverride parses one per-link setting (see LinkSyntax) for a group
+// of n nodes, starting from base for the settings it does not name, and adds
+// the resulting links to links.
+func ParseLinkOverride(s string, n int, base Link, links map[Pair]Link) error {
+	ends, settings, ok := strings.Cut(s, ":")
+	from, to, ok2 := strings.Cut(ends, "->")
+	if !ok || !ok2 {
+		return fmt.Errorf("bad link %q: want %s", s, LinkSyntax)
+	}
+	side := func(part string) ([]node.ID, error) {
+		if strings.TrimSpace(part) == "*" {
+			all := make([]node.ID, n)
+			for i := range all {
+				all[i] = node.ID(i)
+			}
+			return all, nil
+		}
+		ids, err := ParseNodes(part)
+		for _, id := range ids {
+			if err == nil && int(id) >= n {
+				err = fmt.Errorf("node %v is not in the group n0..n%d", id, n-1)
+			}
+		}
+		return ids, err
+	}
+	srcs, err := side(from)
+	if err != nil {
+		return fmt.Errorf("link %q: %w", s, err)
+	}
+	dsts, err := side(to)
+	if err != nil {
+		return fmt.Errorf("link %q: %w", s, err)
+	}
+	for _, src := range srcs {
+		for _, dst := range dsts {
+			l, ok := links[Pair{src, dst}]
+			if !ok {
+				l = base
+			}
+			if err := applyLinkSettings(&l, settings); err != nil {
+				return fmt.Errorf("link %q: %w", s, err)
+			}
+			links[Pair{src, dst}] = l
+		}
+	}
+	return nil
+}
+
+func applyLinkSettings(l *Link, settings string) error {
+	for _, kv := range strings.Split(settings, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return fmt.Errorf("setting %q: want NAME=VALUE", kv)
+		}
+		var err error
+		switch k {
+		case "latency":
+			l.Latency, err = ParseLatency(v)
+		case "loss":
+			l.Loss, err = strconv.ParseFloat(v, 64)
+		case "dup", "duplicate":
+			l.Duplicate, err = strconv.ParseFloat(v, 64)
+		case "reorder":
+			l.Reorder, err = strconv.ParseBool(v)
+		case "bandwidth":
+			l.Bandwidth, err = ParseBandwidth(v)
+		default:
+			return fmt.Errorf("unknown setting %q: want latency, loss, dup, reorder or bandwidth", k)
+		}
+		if err != nil {
+			return fmt.Errorf("setting %q: %w", kv, err)
+		}
+	}
+	return l.Validate()
+}

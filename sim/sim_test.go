@@ -582,3 +582,33 @@ func TestParseLatency(t *testing.T) {
 		}
 	}
 }
+
+func TestPerLinkOverride(t *testing.T) {
+	links := map[Pair]Link{}
+	base := Link{Latency: Constant(time.Millisecond)}
+	if err := ParseLinkOverride("n0->n1:latency=50ms,loss=0.5", 3, base, links); err != nil {
+		t.Fatal(err)
+	}
+	if err := ParseLinkOverride("*->n2:reorder=true", 3, base, links); err != nil {
+		t.Fatal(err)
+	}
+	if l := links[Pair{0, 1}]; l.Latency != Constant(50*time.Millisecond) || l.Loss != 0.5 {
+		t.Fatalf("n0->n1 = %+v", l)
+	}
+	if len(links) != 4 || !links[Pair{1, 2}].Reorder || links[Pair{1, 2}].Latency != base.Latency {
+		t.Fatalf("links = %+v", links)
+	}
+	for _, bad := range []string{"n0-n1:loss=1", "n0->n9:loss=0.1", "n0->n1:loss=2", "n0->n1:speed=3", "n0->n1"} {
+		if err := ParseLinkOverride(bad, 3, base, map[Pair]Link{}); err == nil {
+			t.Errorf("ParseLinkOverride(%q) accepted", bad)
+		}
+	}
+	// The override is what the simulator uses: a slow link delivers late.
+	cfg := Config{Nodes: 2, New: pinger(5), Registry: reg(), Network: Network{Default: base, Links: map[Pair]Link{{0, 1}: {Latency: Constant(50 * time.Millisecond)}}}}
+	s := mustRun(t, cfg, time.Second)
+	for i, e := range s.Trace().Filter(trace.Deliver) {
+		if want := time.Duration(i+1)*time.Millisecond + 50*time.Millisecond; e.Time != want {
+			t.Fatalf("delivery %d at %v, want %v over the 50ms link", i, e.Time, want)
+		}
+	}
+}

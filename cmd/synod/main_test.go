@@ -159,3 +159,30 @@ func TestListShowsEveryAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+func TestNemesisPresetsAndLinkOverrides(t *testing.T) {
+	out, err := synod("sim", "clock/vector", "--nemesis", "partition,crash,pause,clock", "--link", "n0->n1:latency=80ms,loss=0.3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"partitions 2/s", "crashes 1/s", "pauses 2/s", "clock skew ±50ms", "1 links overridden"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	// An explicit rate wins over the preset's.
+	out, _ = synod("sim", "clock/vector", "--nemesis", "crash", "--crashes", "5")
+	if !strings.Contains(out, "crashes 5/s") {
+		t.Errorf("--crashes 5 with --nemesis crash:\n%s", out)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"--nemesis bogus", `unknown --nemesis "bogus"; known: partition, crash, pause, clock, all`},
+		{"--link n0->n9:loss=0.1", "node n9 is not in the group"},
+		{"--link n0->n1:speed=2", `unknown setting "speed"`},
+	} {
+		_, err := synod(append([]string{"sim", "clock/vector"}, strings.Fields(c.args)...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", c.args, err, c.want)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func printRun(w io.Writer, spec *runSpec, r *runResult) {
 	if r.end >= spec.length {
 		stop = "time limit"
 	}
-	fmt.Fprintf(w, "ran to %v of virtual time (%s), %d events\n\n", r.end, stop, r.steps)
+	fmt.Fprintf(w, "ran to %v of virtual time (%s), %d events\n\n", r.end.Round(time.Microsecond), stop, r.steps)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROPERTY\tRESULT\tDETAIL")

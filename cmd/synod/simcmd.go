@@ -29,6 +29,8 @@ type simFlags struct {
 	link     sim.Link
 	nemesis  sim.Nemesis
 	schedule string
+	links    []string
+	presets  []string
 	rounds   time.Duration
 	noEncode bool
 
@@ -75,6 +77,8 @@ a schedule (--schedule), whose syntax is:
 	fl.BoolVar(&f.link.Reorder, "reorder", false, "let messages overtake each other (links are FIFO by default)")
 	fl.Var(bandwidth{&f.link.Bandwidth}, "bandwidth", "link bandwidth, e.g. 1MB/s (0: unlimited)")
 
+	fl.StringArrayVar(&f.links, "link", nil, "override one link or a set of links (repeatable): "+strings.ReplaceAll(sim.LinkSyntax, "\n", " "))
+	fl.StringSliceVar(&f.presets, "nemesis", nil, "random faults by name, comma-separated: "+strings.Join(presetNames(), ", ")+"; the rate flags below fine-tune them")
 	fl.Var(rate{&f.nemesis.Partition}, "partitions", "random partitions per second (splits, isolations, one-way cuts)")
 	fl.Var(duration{&f.nemesis.PartitionFor}, "partition-for", "mean time until a partition heals")
 	fl.Var(rate{&f.nemesis.Crash}, "crashes", "random crashes per second")
@@ -136,6 +140,11 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 		return nil, fmt.Errorf("bad --max-down %d: want 0 to %d", f.nemesis.MaxDown, spec.nodes)
 	}
 	nem := f.nemesis
+	for _, p := range f.presets {
+		if err := applyPreset(cmd, &nem, p); err != nil {
+			return nil, err
+		}
+	}
 	if nem.Stop == 0 && (nem.Partition > 0 || nem.Crash > 0 || nem.Pause > 0) {
 		nem.Stop = spec.length / 2
 	}
@@ -144,6 +153,14 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	}
 	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode,
 		NoClocks: spec.nodes > maxClockNodes}
+	if len(f.links) > 0 {
+		spec.base.Network.Links = map[sim.Pair]sim.Link{}
+		for _, l := range f.links {
+			if err := sim.ParseLinkOverride(l, spec.nodes, f.link, spec.base.Network.Links); err != nil {
+				return nil, fmt.Errorf("bad --link: %w", err)
+			}
+		}
+	}
 	if f.schedule != "" {
 		spec.base.Schedule, err = sim.ParseSchedule(f.schedule, spec.nodes)
 		if err != nil {
