@@ -91,29 +91,32 @@ type Event struct {
 	// Round is the synchronous round (0 outside rounds mode).
 	Round int
 	// Node is where it happened: the sender for Send, the receiver for
-	// Deliver, the node concerned by a nemesis action, node.None for a
-	// network-wide action such as Heal.
+	// Deliver, the sender for Drop (Peer is the intended receiver), the node
+	// concerned by a nemesis action, node.None for a network-wide action
+	// such as Heal.
 	Node node.ID
 	Kind Kind
 	// Clock is the vector clock of a process event, after the event:
 	// Clock[i] counts the process events of node i that happen before or
 	// are this event. Nil for other kinds.
 	Clock VC
-	// Peer is the destination of a Send or Drop and the source of a Deliver.
+	// Peer is the destination of a Send or Drop and the source of a Deliver;
+	// it means nothing for other kinds.
 	Peer node.ID
 	// MsgID links a Send to its Deliver(s) and Drop(s); duplicates share it.
 	MsgID uint64
-	// Type is the registered type name of the message, emitted event,
-	// request op or reply result.
+	// Type is the registered type name of the message (on Send, Deliver
+	// and Drop alike), emitted event, request op, reply result or timer.
 	Type string
-	// Size is the encoded size of a message in bytes (0 when not encoded).
+	// Size is the encoded size of a message in bytes on Send, Deliver and
+	// Drop (0 when not encoded).
 	Size int
 	// Request is the request ID of a Request or Reply event.
 	Request node.RequestID
 	// Value is the message, emitted event, request op or reply result, or
 	// the timer value of a Timer event.
 	Value any
-	// Reason says why a message was dropped (Drop*) .
+	// Reason says why a message was dropped (one of the Drop* constants).
 	Reason string
 	// Detail is human-readable text for nemesis events and notes.
 	Detail string

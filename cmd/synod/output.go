@@ -10,8 +10,6 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/synod-dev/synod/trace"
 )
 
 // printRun prints the summary of one run: properties, messages by type,
@@ -189,10 +187,6 @@ func (p *progress) finish() {
 		fmt.Fprintln(p.w)
 	}
 	p.finished = true
-}
-
-func writeSVG(w io.Writer, t *trace.Trace, title string) error {
-	return trace.WriteSVG(w, t, trace.SVGOptions{Title: title})
 }
 
 // num prints a measurement: whole numbers in full, others to 4 significant

@@ -35,6 +35,7 @@ type simFlags struct {
 	noEncode bool
 
 	tracePath, shivizPath, svgPath string
+	svgEvents                      int
 }
 
 func newSimCmd() *cobra.Command {
@@ -96,6 +97,7 @@ a schedule (--schedule), whose syntax is:
 	fl.StringVar(&f.tracePath, "trace", "", "write the trace as JSON Lines to this file")
 	fl.StringVar(&f.shivizPath, "shiviz", "", "write the trace in ShiViz's log format to this file")
 	fl.StringVar(&f.svgPath, "svg", "", "draw the run as a space-time diagram (SVG) in this file")
+	fl.IntVar(&f.svgEvents, "svg-events", 1500, "draw at most this many events in the diagram (0: all), so it stays readable")
 	f.nemesis.PartitionFor = 200 * time.Millisecond
 	f.nemesis.PauseFor = 100 * time.Millisecond
 	return cmd
@@ -126,6 +128,12 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 		if alg.GroundTruth {
 			return nil, fmt.Errorf("bad --nodes %d: %s's checker needs the simulator's vector clocks, which allow at most %d nodes", spec.nodes, alg.Name, maxClockNodes)
 		}
+		if f.shivizPath != "" {
+			return nil, fmt.Errorf("--shiviz needs vector clocks, which the simulator keeps for at most %d nodes (got --nodes %d)", maxClockNodes, spec.nodes)
+		}
+	}
+	if f.svgEvents < 0 {
+		return nil, fmt.Errorf("bad --svg-events %d: want a count, or 0 for all", f.svgEvents)
 	}
 	if spec.length == 0 {
 		spec.length = alg.Length
@@ -261,7 +269,9 @@ func writeOutputs(f *simFlags, spec *runSpec, t *trace.Trace) error {
 		return err
 	}
 	title := fmt.Sprintf("%s, %d nodes, seed %d", spec.alg.Name, spec.nodes, f.seed)
-	return write(f.svgPath, func(w io.Writer) error { return writeSVG(w, t, title) })
+	return write(f.svgPath, func(w io.Writer) error {
+		return trace.WriteSVG(w, t, trace.SVGOptions{Title: title, MaxEvents: f.svgEvents})
+	})
 }
 
 // replayCommand is the exact command line that reruns one seed: the flags
@@ -272,7 +282,7 @@ func replayCommand(cmd *cobra.Command, alg string, seed uint64) string {
 		prog = "go run ./cmd/synod"
 	}
 	parts := []string{prog, "sim", alg}
-	skip := map[string]bool{"seed": true, "seeds": true, "trace": true, "shiviz": true, "svg": true}
+	skip := map[string]bool{"seed": true, "seeds": true, "trace": true, "shiviz": true, "svg": true, "svg-events": true}
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		if !fl.Changed || skip[fl.Name] {
 			return
