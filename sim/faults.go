@@ -178,7 +178,7 @@ func (s *Sim) randomFault(kind ActionKind) {
 	case ActCrash:
 		maxDown := nem.MaxDown
 		if maxDown == 0 {
-			maxDown = (len(s.nodes) - 1) / 2
+			maxDown = max(1, (len(s.nodes)-1)/2)
 		}
 		down := 0
 		var up []node.ID

@@ -297,7 +297,8 @@ type Nemesis struct {
 	Crash        float64
 	RestartAfter time.Duration
 	// MaxDown bounds how many nodes are crashed at once (0: a minority,
-	// (N-1)/2).
+	// (N-1)/2, but at least one, so that asking for crashes in a group of
+	// two gets some).
 	MaxDown int
 	// Pause is the rate of pauses, each lasting about PauseFor.
 	Pause    float64

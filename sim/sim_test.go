@@ -612,3 +612,30 @@ func TestPerLinkOverride(t *testing.T) {
 		}
 	}
 }
+
+func TestRandomCrashesRespectMaxDown(t *testing.T) {
+	for _, c := range []struct{ n, maxDown, want int }{{2, 0, 1}, {5, 0, 2}, {5, 1, 1}} {
+		cfg := Config{Nodes: c.n, New: chatter, Registry: reg(), Seed: 5, Nemesis: Nemesis{Crash: 200, RestartAfter: 20 * time.Millisecond, MaxDown: c.maxDown}}
+		s, _ := New(cfg)
+		down, most := 0, 0
+		s.cfg.Recorders = []trace.Recorder{recorderFunc(func(e *trace.Event) {
+			switch e.Kind {
+			case trace.Crash:
+				down++
+			case trace.Restart:
+				down--
+			}
+			most = max(most, down)
+		})}
+		if err := s.Run(500 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if most != c.want {
+			t.Errorf("N=%d MaxDown=%d: at most %d down at once, want %d", c.n, c.maxDown, most, c.want)
+		}
+	}
+}
+
+type recorderFunc func(e *trace.Event)
+
+func (f recorderFunc) Record(e *trace.Event) { f(e) }

@@ -84,7 +84,7 @@ a schedule (--schedule), whose syntax is:
 	fl.Var(duration{&f.nemesis.PartitionFor}, "partition-for", "mean time until a partition heals")
 	fl.Var(rate{&f.nemesis.Crash}, "crashes", "random crashes per second")
 	fl.Var(duration{&f.nemesis.RestartAfter}, "restart-after", "mean time until a crashed node restarts (0: crash-stop)")
-	fl.IntVar(&f.nemesis.MaxDown, "max-down", 0, "most nodes down at once (default: a minority, (N-1)/2)")
+	fl.IntVar(&f.nemesis.MaxDown, "max-down", 0, "most nodes down at once (default: a minority, (N-1)/2, at least 1)")
 	fl.Var(rate{&f.nemesis.Pause}, "pauses", "random pauses per second")
 	fl.Var(duration{&f.nemesis.PauseFor}, "pause-for", "mean pause length")
 	fl.Var(duration{&f.nemesis.Skew}, "skew", "give each node a clock offset in [-skew, +skew]")
