@@ -60,50 +60,93 @@ func hasPeer(k Kind) bool { return k == Send || k == Deliver || k == Drop }
 // The output depends only on the trace: the same trace gives the same bytes.
 // An error names the event whose value could not be encoded.
 func WriteJSONL(w io.Writer, t *Trace) error {
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(jsonlHeader{Synod: "trace", Version: JSONLVersion, Nodes: t.Nodes}); err != nil {
-		return fmt.Errorf("trace: write jsonl header: %w", err)
+	jw, err := NewJSONLWriter(w, t.Nodes)
+	if err != nil {
+		return err
 	}
-	var val bytes.Buffer
-	venc := json.NewEncoder(&val)
-	venc.SetEscapeHTML(false)
 	for i := range t.Events {
-		e := &t.Events[i]
-		je := jsonlEvent{
-			Seq:    e.Seq,
-			T:      int64(e.Time),
-			Round:  e.Round,
-			Node:   e.Node,
-			Kind:   e.Kind.String(),
-			Clock:  e.Clock,
-			Msg:    e.MsgID,
-			Type:   e.Type,
-			Size:   e.Size,
-			Req:    uint64(e.Request),
-			Reason: e.Reason,
-			Detail: e.Detail,
-		}
-		// The brief: a peer only where the kind has one. A nonzero peer on
-		// another kind (which the Event contract rules out) is kept too, so
-		// that nothing is lost.
-		if hasPeer(e.Kind) || e.Peer != 0 {
-			je.Peer = &e.Peer
-		}
-		if e.Value != nil {
-			val.Reset()
-			if err := venc.Encode(e.Value); err != nil {
-				return fmt.Errorf("trace: write jsonl: event %d (%s at %v): value %s: %w",
-					e.Seq, e.Kind, e.Node, node.TypeName(e.Value), err)
-			}
-			je.Value = bytes.TrimRight(val.Bytes(), "\n")
-		}
-		if err := enc.Encode(&je); err != nil {
-			return fmt.Errorf("trace: write jsonl: event %d: %w", e.Seq, err)
+		if err := jw.Write(&t.Events[i]); err != nil {
+			return err
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	return jw.Flush()
+}
+
+// JSONLWriter streams events as JSON Lines in the format of WriteJSONL, so a
+// runtime can write its trace as it goes instead of keeping it. Record makes
+// it a Recorder; the first error sticks and is returned by Flush.
+type JSONLWriter struct {
+	bw   *bufio.Writer
+	enc  *json.Encoder
+	val  bytes.Buffer
+	venc *json.Encoder
+	err  error
+}
+
+// NewJSONLWriter writes the header for a trace of the given number of nodes
+// and returns a writer for its events.
+func NewJSONLWriter(w io.Writer, nodes int) (*JSONLWriter, error) {
+	jw := &JSONLWriter{bw: bufio.NewWriter(w)}
+	jw.enc = json.NewEncoder(jw.bw)
+	jw.enc.SetEscapeHTML(false)
+	jw.venc = json.NewEncoder(&jw.val)
+	jw.venc.SetEscapeHTML(false)
+	if err := jw.enc.Encode(jsonlHeader{Synod: "trace", Version: JSONLVersion, Nodes: nodes}); err != nil {
+		return nil, fmt.Errorf("trace: write jsonl header: %w", err)
+	}
+	return jw, nil
+}
+
+// Write writes one event.
+func (jw *JSONLWriter) Write(e *Event) error {
+	je := jsonlEvent{
+		Seq:    e.Seq,
+		T:      int64(e.Time),
+		Round:  e.Round,
+		Node:   e.Node,
+		Kind:   e.Kind.String(),
+		Clock:  e.Clock,
+		Msg:    e.MsgID,
+		Type:   e.Type,
+		Size:   e.Size,
+		Req:    uint64(e.Request),
+		Reason: e.Reason,
+		Detail: e.Detail,
+	}
+	// A peer only where the kind has one. A nonzero peer on another kind
+	// (which the Event contract rules out) is kept too, so that nothing is
+	// lost.
+	if hasPeer(e.Kind) || e.Peer != 0 {
+		peer := e.Peer
+		je.Peer = &peer
+	}
+	if e.Value != nil {
+		jw.val.Reset()
+		if err := jw.venc.Encode(e.Value); err != nil {
+			return fmt.Errorf("trace: write jsonl: event %d (%s at %v): value %s: %w",
+				e.Seq, e.Kind, e.Node, node.TypeName(e.Value), err)
+		}
+		je.Value = bytes.TrimRight(jw.val.Bytes(), "\n")
+	}
+	if err := jw.enc.Encode(&je); err != nil {
+		return fmt.Errorf("trace: write jsonl: event %d: %w", e.Seq, err)
+	}
+	return nil
+}
+
+// Record implements Recorder; an error is kept for Flush.
+func (jw *JSONLWriter) Record(e *Event) {
+	if jw.err == nil {
+		jw.err = jw.Write(e)
+	}
+}
+
+// Flush writes out buffered events and returns the first error seen.
+func (jw *JSONLWriter) Flush() error {
+	if jw.err != nil {
+		return jw.err
+	}
+	if err := jw.bw.Flush(); err != nil {
 		return fmt.Errorf("trace: write jsonl: %w", err)
 	}
 	return nil
