@@ -86,15 +86,22 @@ type JSONLWriter struct {
 // NewJSONLWriter writes the header for a trace of the given number of nodes
 // and returns a writer for its events.
 func NewJSONLWriter(w io.Writer, nodes int) (*JSONLWriter, error) {
+	jw := AppendJSONLWriter(w)
+	if err := jw.enc.Encode(jsonlHeader{Synod: "trace", Version: JSONLVersion, Nodes: nodes}); err != nil {
+		return nil, fmt.Errorf("trace: write jsonl header: %w", err)
+	}
+	return jw, nil
+}
+
+// AppendJSONLWriter returns a writer that continues an existing trace: it
+// writes no header (see LastClock for picking up where the trace ended).
+func AppendJSONLWriter(w io.Writer) *JSONLWriter {
 	jw := &JSONLWriter{bw: bufio.NewWriter(w)}
 	jw.enc = json.NewEncoder(jw.bw)
 	jw.enc.SetEscapeHTML(false)
 	jw.venc = json.NewEncoder(&jw.val)
 	jw.venc.SetEscapeHTML(false)
-	if err := jw.enc.Encode(jsonlHeader{Synod: "trace", Version: JSONLVersion, Nodes: nodes}); err != nil {
-		return nil, fmt.Errorf("trace: write jsonl header: %w", err)
-	}
-	return jw, nil
+	return jw
 }
 
 // Write writes one event.

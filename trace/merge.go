@@ -3,6 +3,8 @@ package trace
 import (
 	"fmt"
 	"slices"
+
+	"github.com/synod-dev/synod/node"
 )
 
 // Merge combines the traces that the nodes of a live run wrote separately
@@ -69,4 +71,16 @@ func cmpU(a, b uint64) int {
 		return -1
 	}
 	return 1
+}
+
+// LastClock returns the vector clock of the last process event of node id
+// in t (nil if it has none): where a restarted live node resumes its clock so
+// that its new events still come after its old ones.
+func LastClock(t *Trace, id node.ID) VC {
+	for i := len(t.Events) - 1; i >= 0; i-- {
+		if e := &t.Events[i]; e.Node == id && e.Kind.IsProcess() && e.Clock != nil {
+			return e.Clock.Clone()
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,23 @@ func TestMergeRespectsHappensBefore(t *testing.T) {
 	}
 	if _, err := Merge(&Trace{Nodes: 2}, &Trace{Nodes: 3}); err == nil {
 		t.Fatal("merged traces of different sizes")
+	}
+}
+
+func TestAppendWriterContinuesATrace(t *testing.T) {
+	var b strings.Builder
+	w, _ := NewJSONLWriter(&b, 2)
+	w.Record(&Event{Node: 0, Kind: Start, Clock: VC{1, 0}})
+	w.Record(&Event{Node: 0, Kind: Emit, Clock: VC{2, 0}, Type: "x"})
+	_ = w.Flush()
+	a := AppendJSONLWriter(&b)
+	a.Record(&Event{Node: 0, Kind: Restart, Clock: VC{3, 0}})
+	_ = a.Flush()
+	tr, err := ReadJSONL(strings.NewReader(b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Events) != 3 || !LastClock(tr, 0).Equal(VC{3, 0}) || LastClock(tr, 1) != nil {
+		t.Fatalf("events %d, last clock %v", len(tr.Events), LastClock(tr, 0))
 	}
 }
