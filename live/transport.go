@@ -1,0 +1,820 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+
+	"github.com/synod-dev/synod/node"
+)
+
+// TransportConfig configures a node's Transport.
+type TransportConfig struct {
+	// Self is this node's ID.
+	Self node.ID
+	// Listen is the "host:port" to listen on for peers and clients
+	// (":0" or "127.0.0.1:0" for an ephemeral port; see Transport.Addr).
+	Listen string
+	// Listener, if set, is used instead of listening on Listen: a caller
+	// that must know every member's address before starting any (a local
+	// cluster, a test) can open the listeners first. Close closes it.
+	Listener net.Listener
+	// Peers is every member's address, self included or not. The node with
+	// the lower ID of a pair dials the higher one, so only the addresses of
+	// higher IDs are dialed.
+	Peers map[node.ID]string
+	// TLS turns on mutual TLS with these files; nil means plaintext.
+	TLS *TLSFiles
+	// MaxFrameSize bounds a frame (payload, type name and clock, see
+	// frameSize); 0 means DefaultMaxFrameSize. It may not exceed
+	// node.MaxMessageSize.
+	MaxFrameSize int
+	// QueueSize bounds the frames waiting to be sent to each peer; 0 means
+	// DefaultQueueSize. Frames sent to a full queue are dropped and counted
+	// ("queue-full").
+	QueueSize int
+	// QueueBytes bounds the bytes (by frameSize) waiting for each peer, so
+	// that a dead peer holds at most this much memory; 0 means
+	// DefaultQueueBytes.
+	QueueBytes int
+	// Metrics receives the transport's counts; required.
+	Metrics *Metrics
+	// Logger gets connection events and the first bad input of each kind
+	// from each peer; nil discards.
+	Logger *slog.Logger
+	// Deliver is called for every well-formed frame from peer from, in the
+	// order that peer sent them, from transport goroutines (frames from
+	// different peers may be delivered concurrently). It must not block for
+	// long: a slow Deliver stalls that peer's stream. It is never called
+	// after Close returns, and must not call Close.
+	Deliver func(from node.ID, f Frame)
+	// Request serves the client API: a request with a registered operation
+	// type name and its JSON body; it returns the reply's type name and JSON
+	// body. ctx carries the client's deadline and is cancelled if the client
+	// goes away. nil answers every request with codes.Unimplemented.
+	Request func(ctx context.Context, typ string, body []byte) (replyType string, replyBody []byte, err error)
+}
+
+// Defaults of TransportConfig.
+const (
+	DefaultQueueSize  = 4096
+	DefaultQueueBytes = 64 << 20
+)
+
+// Timing of the peer connections.
+const (
+	backoffBase  = 50 * time.Millisecond
+	backoffMax   = 2 * time.Second
+	helloTimeout = 10 * time.Second
+	// keepalive pings detect a peer that vanished without closing its
+	// connection (a cut cable, a frozen VM) within keepaliveTime+keepaliveTimeout.
+	keepaliveTime    = 10 * time.Second
+	keepaliveTimeout = 10 * time.Second
+	// wireSlack is what a gRPC message may carry beyond MaxFrameSize: the
+	// envelope around a batch of frames whose frameSize adds up to at most
+	// MaxFrameSize, or a request's type name.
+	wireSlack = 64 << 10
+)
+
+// gRPC names of the peer service, defined by hand (see wireCodec for why
+// there is no .proto).
+const (
+	peerService      = "synod.Peer"
+	peerStreamMethod = "/synod.Peer/Stream"
+)
+
+// peerStreamDesc is the one long-lived bidirectional stream between a pair of
+// peers.
+var peerStreamDesc = grpc.StreamDesc{
+	StreamName:    "Stream",
+	ServerStreams: true,
+	ClientStreams: true,
+}
+
+// peerServer is what the peer service's handlers need; *Transport is one.
+type peerServer interface {
+	servePeer(ss grpc.ServerStream) error
+}
+
+var peerServiceDesc = grpc.ServiceDesc{
+	ServiceName: peerService,
+	HandlerType: (*peerServer)(nil),
+	Streams: []grpc.StreamDesc{{
+		StreamName:    peerStreamDesc.StreamName,
+		ServerStreams: true,
+		ClientStreams: true,
+		Handler: func(srv any, ss grpc.ServerStream) error {
+			return srv.(peerServer).servePeer(ss)
+		},
+	}},
+}
+
+// Transport connects a node to its peers and serves its clients, over one
+// gRPC server (one port) with optional mutual TLS.
+//
+// Each pair of peers shares one long-lived bidirectional gRPC stream, opened
+// by the lower ID, which introduces itself with a hello; the acceptor checks
+// the ID is a configured peer. Each peer has a bounded send queue drained by
+// one writer that packs what is waiting into batches; a broken stream is
+// reopened with exponential backoff and jitter (capped at 2s), and frames
+// queued meanwhile go out when it is back. Malformed or oversized input is
+// counted (Metrics.MessagesDropped), logged once per peer and reason, and
+// dropped; the stream and the node go on.
+//
+// Counted here: Metrics.Sent when a batch was handed to gRPC, drops, queue
+// depth and reconnects. Metrics.Received is left to the node, which knows the
+// true type of a message once it has decoded the payload.
+type Transport struct {
+	cfg      TransportConfig
+	m        *Metrics
+	log      *slog.Logger
+	maxFrame int
+	maxWire  int // gRPC message limit
+	srvTLS   credentials.TransportCredentials
+	cliTLS   credentials.TransportCredentials
+	peers    map[node.ID]*peer // fixed after NewTransport: read without locking
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // goroutines of our own: dialers, loopback, Serve
+	closed atomic.Bool
+
+	mu      sync.Mutex
+	started bool
+	lis     net.Listener
+	srv     *grpc.Server
+	logged  map[logKey]bool
+}
+
+type logKey struct {
+	peer   node.ID
+	reason string
+}
+
+// peer is the sending side of one peer: its queue, and the session (stream)
+// currently draining it.
+type peer struct {
+	id       node.ID
+	addr     string
+	q        chan Frame
+	qbytes   atomic.Int64
+	depth    prometheus.Gauge
+	reconn   prometheus.Counter
+	accepted atomic.Int64 // inbound streams accepted so far
+
+	mu  sync.Mutex
+	cur *session
+}
+
+// session is one live stream to a peer.
+type session struct {
+	cancel context.CancelFunc
+}
+
+// msgStream is what client and server streams have in common.
+type msgStream interface {
+	SendMsg(m any) error
+	RecvMsg(m any) error
+}
+
+// NewTransport checks cfg and loads the TLS files; nothing listens or dials
+// before Start.
+func NewTransport(cfg TransportConfig) (*Transport, error) {
+	if cfg.Metrics == nil {
+		return nil, errors.New("live: transport: Metrics is required")
+	}
+	if cfg.Deliver == nil {
+		return nil, errors.New("live: transport: Deliver is required")
+	}
+	if cfg.Listen == "" && cfg.Listener == nil {
+		return nil, errors.New("live: transport: no listen address")
+	}
+	if cfg.Self < 0 {
+		return nil, fmt.Errorf("live: transport: bad self ID %d", int(cfg.Self))
+	}
+	if cfg.MaxFrameSize == 0 {
+		cfg.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if cfg.MaxFrameSize < 256 || cfg.MaxFrameSize > node.MaxMessageSize {
+		return nil, fmt.Errorf("live: transport: MaxFrameSize %d out of range [256, %d]", cfg.MaxFrameSize, node.MaxMessageSize)
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.QueueBytes == 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.QueueSize < 0 || cfg.QueueBytes < 0 {
+		return nil, fmt.Errorf("live: transport: negative queue bound (QueueSize %d, QueueBytes %d)", cfg.QueueSize, cfg.QueueBytes)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	t := &Transport{
+		cfg:      cfg,
+		m:        cfg.Metrics,
+		log:      cfg.Logger.With("component", "transport", "self", cfg.Self.String()),
+		maxFrame: cfg.MaxFrameSize,
+		maxWire:  cfg.MaxFrameSize + wireSlack,
+		peers:    map[node.ID]*peer{},
+		logged:   map[logKey]bool{},
+	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	ids := []node.ID{cfg.Self}
+	for id := range cfg.Peers {
+		if id != cfg.Self {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		if id < 0 {
+			return nil, fmt.Errorf("live: transport: bad peer ID %d", int(id))
+		}
+		addr := cfg.Peers[id]
+		if id > cfg.Self && addr == "" {
+			return nil, fmt.Errorf("live: transport: no address for peer %s", id)
+		}
+		lbl := PeerLabel(id)
+		t.peers[id] = &peer{
+			id:     id,
+			addr:   addr,
+			q:      make(chan Frame, cfg.QueueSize),
+			depth:  t.m.QueueDepth.WithLabelValues(lbl),
+			reconn: t.m.Reconnects.WithLabelValues(lbl),
+		}
+	}
+	srvCreds, cliCreds := insecure.NewCredentials(), insecure.NewCredentials()
+	if cfg.TLS != nil {
+		sc, err := cfg.TLS.serverConfig()
+		if err != nil {
+			return nil, err
+		}
+		cc, err := cfg.TLS.clientConfig()
+		if err != nil {
+			return nil, err
+		}
+		srvCreds, cliCreds = credentials.NewTLS(sc), credentials.NewTLS(cc)
+	}
+	t.srvTLS = &guardCreds{TransportCredentials: srvCreds, t: t}
+	t.cliTLS = cliCreds
+	return t, nil
+}
+
+// Start listens, serves peers and clients, and starts dialing the peers with
+// higher IDs. It returns once the listener is up.
+func (t *Transport) Start() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.started {
+		return errors.New("live: transport: started twice")
+	}
+	if t.closed.Load() {
+		return errors.New("live: transport: closed")
+	}
+	lis := t.cfg.Listener
+	if lis == nil {
+		var err error
+		if lis, err = net.Listen("tcp", t.cfg.Listen); err != nil {
+			return fmt.Errorf("live: transport: listen on %s: %w", t.cfg.Listen, err)
+		}
+	}
+	t.started = true
+	t.lis = lis
+	t.srv = grpc.NewServer(
+		grpc.Creds(t.srvTLS),
+		grpc.MaxRecvMsgSize(t.maxWire),
+		grpc.MaxSendMsgSize(t.maxWire),
+		grpc.ConnectionTimeout(helloTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
+		grpc.WaitForHandlers(true), // Close joins the handlers, so Deliver is never called after it
+	)
+	t.srv.RegisterService(&peerServiceDesc, t)
+	t.srv.RegisterService(&clientServiceDesc, t)
+	t.log.Info("listening", "addr", lis.Addr().String(), "tls", t.cfg.TLS != nil)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		if err := t.srv.Serve(lis); err != nil && !t.closed.Load() {
+			t.log.Error("serve", "err", err)
+		}
+	}()
+	ids := make([]node.ID, 0, len(t.peers))
+	for id := range t.peers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		p := t.peers[id]
+		switch {
+		case id == t.cfg.Self:
+			t.wg.Add(1)
+			go t.loopback(p)
+		case id > t.cfg.Self:
+			t.wg.Add(1)
+			go t.dialLoop(p)
+		}
+	}
+	return nil
+}
+
+// Addr is the address the transport listens on (nil before Start).
+func (t *Transport) Addr() net.Addr {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.lis == nil {
+		return nil
+	}
+	return t.lis.Addr()
+}
+
+// Send queues f for peer to and returns at once. The frame is dropped and
+// counted in Metrics.MessagesDropped when the peer is unknown
+// ("unknown-peer"), the frame is over MaxFrameSize ("oversized"), the peer's
+// queue is full ("queue-full") or the transport is closed ("closed"). A
+// frame to Self is handed to Deliver by a transport goroutine, like any
+// other. After Send the transport owns f's slices.
+func (t *Transport) Send(to node.ID, f Frame) {
+	p := t.peers[to]
+	if p == nil {
+		t.m.Drop(to, "unknown-peer")
+		return
+	}
+	if t.closed.Load() {
+		t.m.Drop(to, "closed")
+		return
+	}
+	size := frameSize(&f)
+	if size > t.maxFrame {
+		t.m.Drop(to, "oversized")
+		t.logOnce(to, "oversized-out", "frame not sent: over the size limit", "type", f.Type, "size", size, "limit", t.maxFrame)
+		return
+	}
+	if p.qbytes.Add(int64(size)) > int64(t.cfg.QueueBytes) {
+		p.qbytes.Add(-int64(size))
+		t.m.Drop(to, "queue-full")
+		return
+	}
+	select {
+	case p.q <- f:
+		p.depth.Inc()
+	default:
+		p.qbytes.Add(-int64(size))
+		t.m.Drop(to, "queue-full")
+	}
+}
+
+// Connected reports whether a stream to peer id is up (always true for
+// Self once started).
+func (t *Transport) Connected(id node.ID) bool {
+	p := t.peers[id]
+	if p == nil {
+		return false
+	}
+	if id == t.cfg.Self {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.started && !t.closed.Load()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur != nil
+}
+
+// Close stops the transport: the listener, every stream and every goroutine,
+// which it waits for. Frames still queued are discarded. Close is idempotent.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed.Swap(true) {
+		t.mu.Unlock()
+		return nil
+	}
+	srv := t.srv
+	t.mu.Unlock()
+	t.cancel()
+	if srv != nil {
+		srv.Stop() // closes the listener and connections, waits for handlers
+	} else if t.cfg.Listener != nil {
+		t.cfg.Listener.Close()
+	}
+	t.wg.Wait()
+	for _, p := range t.peers {
+		n := 0
+		for len(p.q) > 0 {
+			<-p.q
+			n++
+		}
+		p.depth.Sub(float64(n))
+		p.qbytes.Store(0)
+	}
+	return nil
+}
+
+// loopback delivers the frames a node sends to itself.
+func (t *Transport) loopback(p *peer) {
+	defer t.wg.Done()
+	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case f := <-p.q:
+			p.depth.Dec()
+			p.qbytes.Add(-int64(frameSize(&f)))
+			sent.count(&f)
+			t.cfg.Deliver(p.id, f)
+		}
+	}
+}
+
+// dialLoop keeps one stream open to a peer with a higher ID, reopening it
+// with backoff whenever it breaks.
+func (t *Transport) dialLoop(p *peer) {
+	defer t.wg.Done()
+	conn, err := grpc.NewClient("passthrough:///"+p.addr, t.dialOptions(t.cliTLS)...)
+	if err != nil { // only for a malformed target or options
+		t.log.Error("cannot dial peer", "peer", p.id.String(), "addr", p.addr, "err", err)
+		return
+	}
+	defer conn.Close()
+	var bo backoffTimer
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			p.reconn.Inc()
+		}
+		connected, err := t.runOutbound(conn, p)
+		if t.ctx.Err() != nil {
+			return
+		}
+		if connected {
+			bo.reset()
+			t.log.Info("peer stream closed", "peer", p.id.String(), "err", err)
+		} else {
+			t.logOnce(p.id, "dial", "cannot open peer stream (retrying with backoff; logged once)", "addr", p.addr, "err", err)
+		}
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-time.After(bo.next()):
+		}
+	}
+}
+
+// runOutbound opens one stream to p, introduces itself and runs the session
+// until the stream breaks. connected reports whether the peer answered the
+// hello.
+func (t *Transport) runOutbound(conn *grpc.ClientConn, p *peer) (connected bool, err error) {
+	ctx, cancel := context.WithCancel(t.ctx)
+	defer cancel()
+	stop := time.AfterFunc(helloTimeout, cancel)
+	s, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod)
+	if err != nil {
+		stop.Stop()
+		return false, fmt.Errorf("open stream to %s at %s: %w", p.id, p.addr, err)
+	}
+	if err := s.SendMsg(&envelope{Hello: &hello{From: t.cfg.Self, To: p.id, Version: wireVersion}}); err != nil {
+		stop.Stop()
+		return false, fmt.Errorf("hello to %s at %s: %w", p.id, p.addr, err)
+	}
+	in := inbound{limit: t.maxFrame}
+	err = s.RecvMsg(&in)
+	if !stop.Stop() {
+		return false, fmt.Errorf("no hello from %s at %s within %v", p.id, p.addr, helloTimeout)
+	}
+	if err != nil {
+		return false, fmt.Errorf("hello from %s at %s: %w", p.id, p.addr, err)
+	}
+	if h := in.hello; h == nil || h.From != p.id || h.To != t.cfg.Self || len(in.frames) > 0 || in.malformed > 0 {
+		t.m.Drop(p.id, "bad-hello")
+		return false, fmt.Errorf("bad hello from %s at %s: %+v (want from %s to %s)", p.id, p.addr, in.hello, p.id, t.cfg.Self)
+	}
+	return true, t.session(ctx, cancel, p, s, "out")
+}
+
+// servePeer handles a stream opened by a peer with a lower ID.
+func (t *Transport) servePeer(ss grpc.ServerStream) error {
+	in := inbound{limit: t.maxFrame}
+	if err := ss.RecvMsg(&in); err != nil {
+		return err
+	}
+	h := in.hello
+	var reject string
+	switch {
+	case h == nil || len(in.frames) > 0 || in.malformed > 0:
+		reject = "the first message must be a hello alone"
+	case h.Version != wireVersion:
+		reject = fmt.Sprintf("wire version %d, want %d", h.Version, wireVersion)
+	case h.To != t.cfg.Self:
+		reject = fmt.Sprintf("hello addressed to %s, this is %s", h.To, t.cfg.Self)
+	case t.peers[h.From] == nil || h.From == t.cfg.Self:
+		reject = fmt.Sprintf("%s is not a configured peer", h.From)
+	case h.From > t.cfg.Self:
+		reject = fmt.Sprintf("%s must wait for %s to dial it (the lower ID dials)", h.From, t.cfg.Self)
+	}
+	if reject != "" {
+		// The claimed ID is not trusted yet: count under "none".
+		t.m.Drop(node.None, "bad-hello")
+		t.logOnce(node.None, "bad-hello", "peer stream refused (logged once)", "why", reject)
+		return status.Error(codes.PermissionDenied, "synod: "+reject)
+	}
+	p := t.peers[h.From]
+	if err := ss.SendMsg(&envelope{Hello: &hello{From: t.cfg.Self, To: p.id, Version: wireVersion}}); err != nil {
+		return err
+	}
+	if p.accepted.Add(1) > 1 {
+		p.reconn.Inc()
+	}
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	return t.session(ctx, cancel, p, ss, "in")
+}
+
+// session runs an established stream: a writer goroutine drains p's queue
+// into it while this goroutine reads and delivers. It returns when the
+// stream breaks or ctx ends; it replaces any earlier session of p.
+func (t *Transport) session(ctx context.Context, cancel context.CancelFunc, p *peer, s msgStream, dir string) error {
+	me := &session{cancel: cancel}
+	p.mu.Lock()
+	old := p.cur
+	p.cur = me
+	p.mu.Unlock()
+	if old != nil {
+		old.cancel() // its writer stops; its reader ends with its stream
+	}
+	t.log.Info("peer stream up", "peer", p.id.String(), "dir", dir)
+	defer func() {
+		p.mu.Lock()
+		if p.cur == me {
+			p.cur = nil
+		}
+		p.mu.Unlock()
+	}()
+	werr := make(chan error, 1)
+	go func() {
+		err := t.writeLoop(ctx, p, s)
+		cancel() // a client stream's reader stops with ctx; a server stream's send fails only when the stream is gone
+		werr <- err
+	}()
+	err := t.readLoop(ctx, p, s)
+	cancel()
+	if e := <-werr; err == nil {
+		err = e
+	}
+	return err
+}
+
+// writeLoop drains p's queue into the stream, packing every frame already
+// waiting (up to maxBatchFrames and MaxFrameSize bytes) into one gRPC
+// message.
+func (t *Transport) writeLoop(ctx context.Context, p *peer, s msgStream) error {
+	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
+	batch := make([]Frame, 0, 64)
+	var carry *Frame // taken from the queue but too big for the last batch
+	for {
+		batch = batch[:0]
+		size, took, tookBytes := 0, 0, 0
+		if carry != nil {
+			batch = append(batch, *carry)
+			size = frameSize(carry)
+			carry = nil
+		} else {
+			select {
+			case <-ctx.Done():
+				return nil
+			case f := <-p.q:
+				size = frameSize(&f)
+				batch = append(batch, f)
+				took, tookBytes = 1, size
+			}
+		}
+	drain:
+		for len(batch) < maxBatchFrames {
+			select {
+			case f := <-p.q:
+				n := frameSize(&f)
+				took++
+				tookBytes += n
+				if size+n > t.maxFrame {
+					carry = &f // opens the next batch
+					break drain
+				}
+				batch = append(batch, f)
+				size += n
+			default:
+				break drain
+			}
+		}
+		p.depth.Sub(float64(took))
+		p.qbytes.Add(-int64(tookBytes))
+		if err := s.SendMsg(&envelope{Frames: batch}); err != nil {
+			n := len(batch)
+			if carry != nil {
+				n++
+			}
+			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(n))
+			return fmt.Errorf("send to %s: %w", p.id, err)
+		}
+		for i := range batch {
+			sent.count(&batch[i])
+		}
+		clear(batch) // let the payloads go
+	}
+}
+
+// readLoop receives batches from p and delivers their frames until the
+// stream breaks.
+func (t *Transport) readLoop(ctx context.Context, p *peer, s msgStream) error {
+	for {
+		in := inbound{limit: t.maxFrame}
+		if err := s.RecvMsg(&in); err != nil {
+			if status.Code(err) == codes.ResourceExhausted {
+				t.m.Drop(p.id, "oversized")
+				t.logOnce(p.id, "oversized", "dropped an oversized message from a peer; the stream restarts (logged once)", "err", err)
+			}
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("receive from %s: %w", p.id, err)
+		}
+		if in.hello != nil {
+			in.malformed++
+			if in.err == nil {
+				in.err = errors.New("hello in the middle of a stream")
+			}
+		}
+		if in.malformed > 0 {
+			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "malformed").Add(float64(in.malformed))
+			t.logOnce(p.id, "malformed", "dropped malformed input from a peer (logged once)", "err", in.err)
+		}
+		if in.oversized > 0 {
+			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "oversized").Add(float64(in.oversized))
+			t.logOnce(p.id, "oversized", "dropped an oversized frame from a peer (logged once)", "err", in.err)
+		}
+		for i := range in.frames {
+			t.cfg.Deliver(p.id, in.frames[i])
+		}
+	}
+}
+
+// DropInbound counts a message from peer that the node could not use (reason
+// "malformed", "unknown-type", ...) and logs the first of each reason per
+// peer: the node calls it when a delivered frame's payload does not decode.
+func (t *Transport) DropInbound(from node.ID, reason string, err error) {
+	t.m.Drop(from, reason)
+	t.logOnce(from, reason, "dropped a message from a peer (logged once per peer and reason)", "err", err)
+}
+
+// logOnce logs msg the first time a peer gives a reason, and never again.
+func (t *Transport) logOnce(peer node.ID, reason, msg string, args ...any) {
+	k := logKey{peer, reason}
+	t.mu.Lock()
+	seen := t.logged[k]
+	t.logged[k] = true
+	t.mu.Unlock()
+	if !seen {
+		t.log.Warn(msg, append([]any{"peer", peer.String(), "reason", reason}, args...)...)
+	}
+}
+
+// dialOptions are the gRPC options of outgoing connections, peers' and
+// clients'.
+func (t *Transport) dialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
+	return dialOptions(creds, t.maxWire)
+}
+
+func dialOptions(creds credentials.TransportCredentials, maxWire int) []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(
+			grpc.CallContentSubtype(codecName),
+			grpc.MaxCallRecvMsgSize(maxWire),
+			grpc.MaxCallSendMsgSize(maxWire),
+		),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: backoffBase, Multiplier: 2, Jitter: 0.2, MaxDelay: backoffMax},
+			MinConnectTimeout: 5 * time.Second,
+		}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
+	}
+}
+
+// backoffTimer yields exponentially growing delays from backoffBase to
+// backoffMax, each with jitter: a uniformly random value in [d/2, d].
+type backoffTimer struct{ d time.Duration }
+
+func (b *backoffTimer) next() time.Duration {
+	if b.d == 0 {
+		b.d = backoffBase
+	} else {
+		b.d = min(2*b.d, backoffMax)
+	}
+	return b.d/2 + rand.N(b.d/2+1)
+}
+
+func (b *backoffTimer) reset() { b.d = 0 }
+
+// sentCounters caches the per-type children of Metrics.MessagesSent and
+// BytesSent for one writer (equivalent to Metrics.Sent, without a label
+// lookup per message).
+type sentCounters struct {
+	m     *Metrics
+	peer  string
+	types map[string][2]prometheus.Counter
+}
+
+func (c *sentCounters) count(f *Frame) {
+	ctr, ok := c.types[f.Type]
+	if !ok {
+		if c.types == nil {
+			c.types = map[string][2]prometheus.Counter{}
+		}
+		ctr = [2]prometheus.Counter{c.m.MessagesSent.WithLabelValues(c.peer, f.Type), c.m.BytesSent.WithLabelValues(c.peer, f.Type)}
+		c.types[f.Type] = ctr
+	}
+	ctr[0].Inc()
+	ctr[1].Add(float64(len(f.Payload)))
+}
+
+// guardCreds wraps the server's transport credentials to count and log what
+// fails before gRPC sees a stream: a failed TLS handshake, or (on a plaintext
+// or TLS connection alike) bytes that are not the HTTP/2 preface of a gRPC
+// client, such as random garbage or a truncated preface.
+type guardCreds struct {
+	credentials.TransportCredentials
+	t *Transport
+}
+
+// ServerHandshake implements credentials.TransportCredentials.
+func (g *guardCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	conn, info, err := g.TransportCredentials.ServerHandshake(c)
+	if err != nil {
+		if !errors.Is(err, io.EOF) { // a bare connect-and-close is no attack
+			g.t.m.Drop(node.None, "tls-handshake")
+			g.t.logOnce(node.None, "tls-handshake", "refused a connection: TLS handshake failed (logged once)", "remote", c.RemoteAddr().String(), "err", err)
+		}
+		return nil, nil, err
+	}
+	return &prefaceConn{Conn: conn, t: g.t}, info, nil
+}
+
+// Clone implements credentials.TransportCredentials.
+func (g *guardCreds) Clone() credentials.TransportCredentials {
+	return &guardCreds{TransportCredentials: g.TransportCredentials.Clone(), t: g.t}
+}
+
+// http2Preface is what every HTTP/2 (so gRPC) client sends first.
+var http2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+var errBadPreface = errors.New("live: not a gRPC client: bad HTTP/2 preface")
+
+// prefaceConn checks the first bytes read from an accepted connection
+// against the HTTP/2 preface, counting ("malformed") what is not: random
+// bytes, or a preface cut short. Reads come from one goroutine at a time.
+type prefaceConn struct {
+	net.Conn
+	t    *Transport
+	seen int // preface bytes checked so far
+}
+
+// Read implements net.Conn.
+func (c *prefaceConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.seen >= len(http2Preface) {
+		return n, err
+	}
+	k := min(n, len(http2Preface)-c.seen)
+	if !bytes.Equal(b[:k], http2Preface[c.seen:c.seen+k]) {
+		c.seen = len(http2Preface)
+		c.bad("garbage instead of the HTTP/2 preface")
+		return 0, errBadPreface
+	}
+	c.seen += k
+	if err != nil && c.seen > 0 && c.seen < len(http2Preface) {
+		c.seen = len(http2Preface)
+		c.bad("connection closed in the middle of the HTTP/2 preface")
+	}
+	return n, err
+}
+
+func (c *prefaceConn) bad(what string) {
+	c.t.m.Drop(node.None, "malformed")
+	c.t.logOnce(node.None, "malformed-conn", "refused a connection (logged once)", "remote", c.RemoteAddr().String(), "err", what)
+}
