@@ -1,0 +1,452 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/trace"
+)
+
+// Sender is the part of a transport the event loop uses: *Transport
+// implements it, and tests can plug in an in-memory one.
+type Sender interface {
+	Send(to node.ID, f Frame)
+}
+
+// Config describes one live node.
+type Config struct {
+	// ID is this node; Group is every member, self included, ascending.
+	ID    node.ID
+	Group []node.ID
+	// New builds the process (once per OS process: a restart is a new one).
+	New node.Factory
+	// Registry encodes and decodes messages, request ops and replies.
+	Registry *node.Registry
+	// Store is the node's durable storage (a FileStore in production).
+	Store node.Store
+	// Transport carries frames to peers (set before Run).
+	Transport Sender
+	// Faults and Metrics are shared with the transport and the admin endpoint.
+	Faults  *Faults
+	Metrics *Metrics
+	// Logger is the node's logger (nil: discard).
+	Logger *slog.Logger
+	// Trace, if set, receives every event with wall time since Start and
+	// the vector clock this runtime piggybacks on messages.
+	Trace trace.Recorder
+	// Resume is the vector clock this node's trace ended with before a
+	// restart (nil on a first start): the clock continues from it and the
+	// trace records a Restart, so a merged trace stays causally ordered.
+	Resume trace.VC
+	// Seed seeds env.Rand (0: a random seed).
+	Seed uint64
+	// MaxInbox bounds the inputs waiting for the event loop (0: 65536);
+	// past it, messages are dropped and counted, as a slow node must not
+	// exhaust memory.
+	MaxInbox int
+}
+
+// Node runs one process: a single event-loop goroutine calls its methods in
+// order, so the process needs no locks, exactly as in the simulator.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	proc  node.Process
+	rng   *rand.Rand
+	start time.Time
+
+	// Owned by the event loop goroutine.
+	vc        trace.VC
+	timers    map[node.TimerID]*time.Timer
+	nextTimer node.TimerID
+	nextMsg   uint64
+
+	mu      sync.Mutex
+	inbox   []input
+	wake    chan struct{}
+	waiters map[node.RequestID]chan replied
+
+	nextReq atomic.Uint64
+	traceMu sync.Mutex // the recorder may be called from timers (drops) too
+	done    chan struct{}
+}
+
+type inputKind uint8
+
+const (
+	inMessage inputKind = iota
+	inTimer
+	inRequest
+)
+
+type input struct {
+	kind    inputKind
+	from    node.ID
+	frame   Frame
+	timer   node.TimerID
+	value   any
+	req     node.RequestID
+	arrived time.Time
+}
+
+type replied struct {
+	result any
+}
+
+// ErrStopped is returned for requests to a node that has stopped.
+var ErrStopped = errors.New("live: node stopped")
+
+// NewNode prepares a node; Run starts it.
+func NewNode(cfg Config) (*Node, error) {
+	switch {
+	case cfg.New == nil:
+		return nil, errors.New("live: Config.New is nil")
+	case cfg.Registry == nil:
+		return nil, errors.New("live: Config.Registry is nil")
+	case cfg.Store == nil:
+		return nil, errors.New("live: Config.Store is nil")
+	case len(cfg.Group) == 0 || int(cfg.ID) < 0 || int(cfg.ID) >= len(cfg.Group) || cfg.Group[cfg.ID] != cfg.ID:
+		return nil, fmt.Errorf("live: node %v is not in the group %v (members are n0..n%d)", cfg.ID, cfg.Group, len(cfg.Group)-1)
+	}
+	if cfg.Faults == nil {
+		cfg.Faults = NewFaults(cfg.Seed)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxInbox == 0 {
+		cfg.MaxInbox = 1 << 16
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	return &Node{
+		cfg:     cfg,
+		log:     cfg.Logger.With("node", cfg.ID.String()),
+		rng:     rand.New(rand.NewPCG(seed, uint64(cfg.ID))),
+		vc:      make(trace.VC, len(cfg.Group)),
+		timers:  map[node.TimerID]*time.Timer{},
+		wake:    make(chan struct{}, 1),
+		waiters: map[node.RequestID]chan replied{},
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// SetTransport sets the transport before Run; the transport is usually
+// built after the node, since it delivers into Node.Deliver.
+func (n *Node) SetTransport(t Sender) { n.cfg.Transport = t }
+
+// Faults returns the node's fault switchboard.
+func (n *Node) Faults() *Faults { return n.cfg.Faults }
+
+// Run starts the process and runs the event loop until ctx is cancelled.
+func (n *Node) Run(ctx context.Context) error {
+	if n.cfg.Transport == nil {
+		return errors.New("live: Config.Transport is nil")
+	}
+	defer close(n.done)
+	defer n.stopTimers()
+	n.start = time.Now()
+	n.proc = n.cfg.New(n.cfg.ID)
+	if n.cfg.Resume != nil {
+		copy(n.vc, n.cfg.Resume)
+		n.record(&trace.Event{Kind: trace.Restart})
+	}
+	n.record(&trace.Event{Kind: trace.Start})
+	n.proc.Start(n)
+	for {
+		select {
+		case <-ctx.Done():
+			n.failWaiters()
+			return nil
+		case <-n.wake:
+		}
+		for {
+			if n.cfg.Faults.Paused() {
+				// Paused: take no steps; inputs wait in the inbox.
+				select {
+				case <-ctx.Done():
+					n.failWaiters()
+					return nil
+				case <-time.After(5 * time.Millisecond):
+				}
+				continue
+			}
+			in, ok := n.pop()
+			if !ok {
+				break
+			}
+			n.step(in)
+		}
+	}
+}
+
+func (n *Node) step(in input) {
+	switch in.kind {
+	case inMessage:
+		n.receive(in)
+	case inTimer:
+		if _, pending := n.timers[in.timer]; !pending {
+			return // cancelled
+		}
+		delete(n.timers, in.timer)
+		n.record(&trace.Event{Kind: trace.Timer, Type: node.TypeName(in.value), Value: in.value})
+		n.proc.Timeout(n, in.value)
+	case inRequest:
+		n.record(&trace.Event{Kind: trace.Request, Request: in.req, Type: n.typeName(in.value), Value: in.value})
+		n.proc.Request(n, node.Request{ID: in.req, Op: in.value})
+	}
+}
+
+func (n *Node) receive(in input) {
+	msg, err := n.cfg.Registry.Decode(in.frame.Payload)
+	if err != nil {
+		n.cfg.Metrics.Drop(in.from, "malformed")
+		n.log.Warn("dropped an undecodable message", "from", in.from.String(), "err", err)
+		n.record(&trace.Event{Kind: trace.Drop, Node: in.from, Peer: n.cfg.ID, Reason: trace.DropDecode, Detail: err.Error(), Size: len(in.frame.Payload)})
+		return
+	}
+	if len(in.frame.Clock) == len(n.vc) {
+		n.vc.Merge(in.frame.Clock)
+	}
+	typ := n.typeName(msg)
+	n.cfg.Metrics.Received(in.from, typ, len(in.frame.Payload))
+	n.record(&trace.Event{Kind: trace.Deliver, Peer: in.from, Type: typ, Size: len(in.frame.Payload), Value: msg})
+	n.proc.Receive(n, in.from, msg)
+}
+
+// push queues an input for the event loop; it reports false when the inbox
+// is full.
+func (n *Node) push(in input) bool {
+	n.mu.Lock()
+	if len(n.inbox) >= n.cfg.MaxInbox {
+		n.mu.Unlock()
+		return false
+	}
+	n.inbox = append(n.inbox, in)
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (n *Node) pop() (input, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.inbox) == 0 {
+		return input{}, false
+	}
+	in := n.inbox[0]
+	n.inbox[0] = input{}
+	n.inbox = n.inbox[1:]
+	if len(n.inbox) == 0 {
+		n.inbox = nil // let the backing array go
+	}
+	return in, true
+}
+
+// Deliver hands the node a frame from a peer; the transport calls it from
+// its own goroutines. Inbound link faults apply here.
+func (n *Node) Deliver(from node.ID, f Frame) {
+	if n.cfg.Faults.Inbound(from) {
+		n.cfg.Metrics.Drop(from, "partitioned")
+		return
+	}
+	if !n.push(input{kind: inMessage, from: from, frame: f}) {
+		n.cfg.Metrics.Drop(from, "inbox-full")
+	}
+}
+
+// Request submits op to the process and waits for its reply or ctx's end.
+func (n *Node) Request(ctx context.Context, op any) (any, error) {
+	id := node.RequestID(n.nextReq.Add(1))
+	ch := make(chan replied, 1)
+	n.mu.Lock()
+	n.waiters[id] = ch
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.waiters, id)
+		n.mu.Unlock()
+	}()
+	began := time.Now()
+	if !n.push(input{kind: inRequest, req: id, value: op, arrived: began}) {
+		return nil, fmt.Errorf("live: %v is overloaded: request queue full", n.cfg.ID)
+	}
+	select {
+	case r := <-ch:
+		n.cfg.Metrics.RequestLatency.Observe(time.Since(began).Seconds())
+		return r.result, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("live: request %d to %v: %w", id, n.cfg.ID, ctx.Err())
+	case <-n.done:
+		return nil, ErrStopped
+	}
+}
+
+// HandleRequest serves the client API: it decodes a registered op from
+// JSON, runs it through Request and encodes the reply as JSON.
+func (n *Node) HandleRequest(ctx context.Context, typ string, body []byte) (string, []byte, error) {
+	op, err := n.cfg.Registry.DecodeJSON(typ, body)
+	if err != nil {
+		return "", nil, fmt.Errorf("bad request: %w (known types: %v)", err, n.cfg.Registry.Names())
+	}
+	result, err := n.Request(ctx, op)
+	if err != nil {
+		return "", nil, err
+	}
+	out, err := json.Marshal(result)
+	if err != nil {
+		return "", nil, fmt.Errorf("live: encode reply %T: %w", result, err)
+	}
+	return n.typeName(result), out, nil
+}
+
+func (n *Node) failWaiters() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	clear(n.waiters)
+}
+
+func (n *Node) stopTimers() {
+	for id, t := range n.timers {
+		t.Stop()
+		delete(n.timers, id)
+	}
+}
+
+func (n *Node) typeName(v any) string {
+	if name, ok := n.cfg.Registry.Name(v); ok {
+		return name
+	}
+	return node.TypeName(v)
+}
+
+// record stamps an event with wall time since start and, for process
+// events, this node's vector clock after ticking it.
+func (n *Node) record(e *trace.Event) {
+	if e.Kind.IsProcess() {
+		n.vc[n.cfg.ID]++
+		e.Node = n.cfg.ID
+		e.Clock = n.vc.Clone()
+	}
+	if n.cfg.Trace == nil {
+		return
+	}
+	e.Time = time.Since(n.start)
+	n.traceMu.Lock()
+	n.cfg.Trace.Record(e)
+	n.traceMu.Unlock()
+}
+
+// Env implementation. These methods are called only from the event loop.
+
+// Self implements node.Env.
+func (n *Node) Self() node.ID { return n.cfg.ID }
+
+// Group implements node.Env.
+func (n *Node) Group() []node.ID { return n.cfg.Group }
+
+// Now implements node.Env with the machine's clock.
+func (n *Node) Now() time.Time { return time.Now() }
+
+// Rand implements node.Env.
+func (n *Node) Rand() *rand.Rand { return n.rng }
+
+// Store implements node.Env.
+func (n *Node) Store() node.Store { return n.cfg.Store }
+
+// Log implements node.Env.
+func (n *Node) Log() *slog.Logger { return n.log }
+
+// Send implements node.Env: the message is encoded at once (so the sender
+// cannot change what is delivered), stamped with the vector clock, and
+// handed to the transport, unless an outbound fault drops or delays it.
+func (n *Node) Send(to node.ID, msg node.Message) {
+	data, err := n.cfg.Registry.Encode(msg)
+	if err != nil {
+		// A programming error in the algorithm: say so loudly, once per call.
+		n.log.Error("cannot send an unregistered message", "type", fmt.Sprintf("%T", msg), "err", err)
+		return
+	}
+	n.nextMsg++
+	id := uint64(n.cfg.ID)<<48 | n.nextMsg
+	typ := n.typeName(msg)
+	e := trace.Event{Kind: trace.Send, Peer: to, MsgID: id, Type: typ, Size: len(data), Value: msg}
+	n.record(&e)
+	f := Frame{Type: typ, Clock: e.Clock, Payload: data}
+	if to == n.cfg.ID {
+		n.push(input{kind: inMessage, from: to, frame: f})
+		return
+	}
+	if int(to) < 0 || int(to) >= len(n.cfg.Group) {
+		n.dropped(to, id, typ, len(data), trace.DropUnknownPeer)
+		return
+	}
+	reason, delay := n.cfg.Faults.Outbound(to)
+	if reason != "" {
+		n.cfg.Metrics.Drop(to, reason)
+		n.dropped(to, id, typ, len(data), reason)
+		return
+	}
+	if delay > 0 {
+		time.AfterFunc(delay, func() { n.cfg.Transport.Send(to, f) })
+		return
+	}
+	n.cfg.Transport.Send(to, f)
+}
+
+func (n *Node) dropped(to node.ID, id uint64, typ string, size int, reason string) {
+	n.record(&trace.Event{Kind: trace.Drop, Node: n.cfg.ID, Peer: to, MsgID: id, Type: typ, Size: size, Reason: reason})
+}
+
+// After implements node.Env with a real timer.
+func (n *Node) After(d time.Duration, timer any) node.TimerID {
+	n.nextTimer++
+	id := n.nextTimer
+	n.timers[id] = time.AfterFunc(d, func() { n.push(input{kind: inTimer, timer: id, value: timer}) })
+	return id
+}
+
+// Cancel implements node.Env.
+func (n *Node) Cancel(id node.TimerID) {
+	if t, ok := n.timers[id]; ok {
+		t.Stop()
+		delete(n.timers, id)
+	}
+}
+
+// Emit implements node.Env: the event goes to the trace and the log.
+func (n *Node) Emit(event any) {
+	typ := n.typeName(event)
+	n.record(&trace.Event{Kind: trace.Emit, Type: typ, Value: event})
+	n.log.Info("emit", "type", typ, "value", fmt.Sprintf("%+v", event))
+}
+
+// Reply implements node.Env: the waiting client gets result.
+func (n *Node) Reply(req node.RequestID, result any) {
+	n.record(&trace.Event{Kind: trace.Reply, Request: req, Type: n.typeName(result), Value: result})
+	n.mu.Lock()
+	ch := n.waiters[req]
+	n.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- replied{result: result}:
+		default:
+		}
+	}
+}

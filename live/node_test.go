@@ -1,0 +1,174 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/synod-dev/synod/broadcast"
+	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/trace"
+)
+
+// memNet is an in-memory transport between nodes of one test process.
+type memNet struct {
+	mu    sync.Mutex
+	nodes map[node.ID]*Node
+}
+
+type memSender struct {
+	net  *memNet
+	self node.ID
+}
+
+func (s memSender) Send(to node.ID, f Frame) {
+	s.net.mu.Lock()
+	target := s.net.nodes[to]
+	s.net.mu.Unlock()
+	if target != nil {
+		target.Deliver(s.self, f)
+	}
+}
+
+// cluster starts n nodes of the given process on an in-memory network and
+// returns them with their traces; cancel stops them.
+func cluster(t *testing.T, n int, factory node.Factory, reg *node.Registry) ([]*Node, []*trace.Trace, context.CancelFunc) {
+	t.Helper()
+	net := &memNet{nodes: map[node.ID]*Node{}}
+	group := make([]node.ID, n)
+	for i := range group {
+		group[i] = node.ID(i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	nodes := make([]*Node, n)
+	traces := make([]*trace.Trace, n)
+	for i := range n {
+		traces[i] = &trace.Trace{Nodes: n}
+		nd, err := NewNode(Config{ID: node.ID(i), Group: group, New: factory, Registry: reg, Store: node.NewMemStore(),
+			Transport: memSender{net, node.ID(i)}, Trace: &lockedTrace{t: traces[i]}, Seed: uint64(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = nd
+		net.nodes[node.ID(i)] = nd
+	}
+	for _, nd := range nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = nd.Run(ctx) }()
+	}
+	return nodes, traces, func() { cancel(); wg.Wait() }
+}
+
+// lockedTrace guards a trace written by a node and read by the test.
+type lockedTrace struct {
+	mu sync.Mutex
+	t  *trace.Trace
+}
+
+func (l *lockedTrace) Record(e *trace.Event) {
+	l.mu.Lock()
+	l.t.Record(e)
+	l.mu.Unlock()
+}
+
+func TestTotalOrderOnLiveNodes(t *testing.T) {
+	reg := node.NewRegistry(broadcast.TotalOrderMessages()...)
+	nodes, traces, stop := cluster(t, 3, func(node.ID) node.Process { return broadcast.NewTotalOrder(broadcast.TotalOrderConfig{}) }, reg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := nodes[i%3].Request(ctx, broadcast.Multicast{Payload: fmt.Sprintf("m%d", i)}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the last acknowledgements land
+	stop()
+	merged, err := trace.Merge(traces...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := broadcast.CheckTotalOrder(merged)
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("%s: %s", c.Property, c.Detail)
+		}
+	}
+	if len(trace.Emitted[broadcast.Delivered](merged)) != 90 {
+		t.Fatalf("%d deliveries, want 90", len(trace.Emitted[broadcast.Delivered](merged)))
+	}
+}
+
+func TestRequestTimesOutClearly(t *testing.T) {
+	reg := node.NewRegistry(broadcast.TotalOrderMessages()...)
+	nodes, _, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewTotalOrder(broadcast.TotalOrderConfig{}) }, reg)
+	defer stop()
+	nodes[0].Faults().Cut([]node.ID{1}, Both) // no acknowledgements: the multicast cannot be delivered
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := nodes[0].Request(ctx, broadcast.Multicast{Payload: "x"})
+	if err == nil || ctx.Err() == nil {
+		t.Fatalf("err = %v; want a deadline error", err)
+	}
+}
+
+func TestCutAndHealThroughFaults(t *testing.T) {
+	reg := node.NewRegistry(broadcast.GossipMessages()...)
+	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) }, reg)
+	nodes[0].Faults().Cut([]node.ID{1}, Out)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := nodes[0].Request(ctx, broadcast.Rumor{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	if got := len(trace.Emitted[broadcast.Infected](traces[1])); got != 0 {
+		t.Fatalf("n1 was infected across a cut link")
+	}
+	if got := len(traces[0].Filter(trace.Drop)); got != 1 {
+		t.Fatalf("%d drops recorded at n0, want 1", got)
+	}
+}
+
+func TestPausedNodeTakesNoSteps(t *testing.T) {
+	reg := node.NewRegistry(broadcast.GossipMessages()...)
+	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) }, reg)
+	nodes[1].Faults().SetPaused(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := nodes[0].Request(ctx, broadcast.Rumor{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	n1 := func() int {
+		nodes[1].cfg.Trace.(*lockedTrace).mu.Lock()
+		defer nodes[1].cfg.Trace.(*lockedTrace).mu.Unlock()
+		return len(trace.Emitted[broadcast.Infected](traces[1]))
+	}
+	if n1() != 0 {
+		t.Fatal("a paused node handled a message")
+	}
+	nodes[1].Faults().SetPaused(false)
+	deadline := time.Now().Add(2 * time.Second)
+	for n1() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if n1() != 1 {
+		t.Fatal("the paused node did not catch up after resuming")
+	}
+}
