@@ -39,8 +39,10 @@ type Config struct {
 	Metrics *Metrics
 	// Logger is the node's logger (nil: discard).
 	Logger *slog.Logger
-	// Trace, if set, receives every event with wall time since Start and
-	// the vector clock this runtime piggybacks on messages.
+	// Trace, if set, receives every event with its wall-clock time (as a
+	// duration since the Unix epoch, so traces of different nodes and runs
+	// line up; trace.Merge rebases them) and the vector clock this runtime
+	// piggybacks on messages.
 	Trace trace.Recorder
 	// Resume is the vector clock this node's trace ended with before a
 	// restart (nil on a first start): the clock continues from it and the
@@ -57,11 +59,10 @@ type Config struct {
 // Node runs one process: a single event-loop goroutine calls its methods in
 // order, so the process needs no locks, exactly as in the simulator.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	proc  node.Process
-	rng   *rand.Rand
-	start time.Time
+	cfg  Config
+	log  *slog.Logger
+	proc node.Process
+	rng  *rand.Rand
 
 	// Owned by the event loop goroutine.
 	vc        trace.VC
@@ -158,7 +159,6 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	defer close(n.done)
 	defer n.stopTimers()
-	n.start = time.Now()
 	n.proc = n.cfg.New(n.cfg.ID)
 	if n.cfg.Resume != nil {
 		copy(n.vc, n.cfg.Resume)
@@ -336,7 +336,7 @@ func (n *Node) typeName(v any) string {
 	return node.TypeName(v)
 }
 
-// record stamps an event with wall time since start and, for process
+// record stamps an event with wall-clock time and, for process
 // events, this node's vector clock after ticking it.
 func (n *Node) record(e *trace.Event) {
 	if e.Kind.IsProcess() {
@@ -347,7 +347,7 @@ func (n *Node) record(e *trace.Event) {
 	if n.cfg.Trace == nil {
 		return
 	}
-	e.Time = time.Since(n.start)
+	e.Time = time.Duration(time.Now().UnixNano())
 	n.traceMu.Lock()
 	n.cfg.Trace.Record(e)
 	n.traceMu.Unlock()

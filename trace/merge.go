@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/synod-dev/synod/node"
 )
@@ -16,7 +17,8 @@ import (
 // are sorted by that sum, then by time, node and original position. Events
 // without a clock are placed by time after the clocked events of the same
 // sum-and-time. Every trace must have the same number of nodes; Seq is
-// renumbered.
+// renumbered, and times are rebased so the earliest event is at 0 (live
+// nodes record wall-clock time).
 func Merge(traces ...*Trace) (*Trace, error) {
 	if len(traces) == 0 {
 		return &Trace{}, nil
@@ -59,8 +61,15 @@ func Merge(traces ...*Trace) (*Trace, error) {
 		return a.e.Seq - b.e.Seq
 	})
 	out.Events = make([]Event, len(all))
+	var first time.Duration
+	for i, k := range all {
+		if i == 0 || k.e.Time < first {
+			first = k.e.Time
+		}
+	}
 	for i, k := range all {
 		k.e.Seq = i
+		k.e.Time -= first
 		out.Events[i] = k.e
 	}
 	return out, nil

@@ -1,6 +1,8 @@
 // Command synod runs synod's distributed algorithms: `synod list` shows them,
 // `synod sim ALGO` runs one in the deterministic simulator, checks its
-// properties and prints what it cost.
+// properties and prints what it cost; `synod node` and `synod cluster` run
+// them as real processes over the network, `synod request` talks to them and
+// `synod check` judges a live run's traces.
 package main
 
 import (
@@ -35,11 +37,14 @@ properties each algorithm promises, and measures its cost against the textbook.
 
   synod list                                   the algorithms
   synod sim broadcast/total-order --nodes 5    one run, checked and measured
-  synod sim clock/vector --seeds 200 --loss 0.1   a sweep over 200 seeds`,
+  synod sim clock/vector --seeds 200 --loss 0.1   a sweep over 200 seeds
+  synod cluster broadcast/total-order --nodes 3   a live local cluster
+  synod request --to 127.0.0.1:PORT broadcast.Multicast '{"Payload":"hi"}'
+  synod check broadcast/total-order DIR/n*.jsonl  check a live run's traces`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newListCmd(), newSimCmd())
+	root.AddCommand(newListCmd(), newSimCmd(), newNodeCmd(), newClusterCmd(), newRequestCmd(), newCheckCmd())
 	return root
 }
 

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type clusterFlags struct {
+	nodes     int
+	data      string
+	variant   string
+	tlsDir    string
+	logFormat string
+	noTrace   bool
+}
+
+func newClusterCmd() *cobra.Command {
+	f := &clusterFlags{}
+	cmd := &cobra.Command{
+		Use:   "cluster ALGO --nodes N",
+		Short: "Start a local cluster of N node processes on 127.0.0.1",
+		Long: `Start N "synod node" processes of ALGO on 127.0.0.1 with free ports chosen
+automatically, stream their combined logs (prefixed by node), print the peer
+table and each node's admin endpoint, and stop them all cleanly on Ctrl-C.
+
+While it runs, type commands on standard input:
+  kill N       kill -9 node N          restart N   start node N again (same data)
+  status       show the peer table     help        this list
+Each node writes its trace to DATA/nN.jsonl; check a run afterwards with
+  synod check ALGO DATA/n*.jsonl --svg run.svg`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("cluster takes one algorithm name; see \"synod list\"")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runCluster(cmd, f, args[0]) },
+	}
+	fl := cmd.Flags()
+	fl.IntVarP(&f.nodes, "nodes", "n", 3, "number of nodes")
+	fl.StringVar(&f.data, "data", "", "directory for the nodes' data and traces (default: a new temporary directory)")
+	fl.StringVar(&f.variant, "variant", "", "run a deliberately broken variant")
+	fl.StringVar(&f.tlsDir, "tls-dir", "", "directory with ca.pem and nN.pem / nN-key.pem for mutual TLS")
+	fl.StringVar(&f.logFormat, "log-format", "text", "the nodes' log format: text or json")
+	fl.BoolVar(&f.noTrace, "no-trace", false, "do not write traces")
+	return cmd
+}
+
+// freePorts asks the kernel for k free loopback ports.
+func freePorts(k int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, k)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
+// member is one node process of a local cluster.
+type member struct {
+	id        int
+	peerAddr  string
+	adminAddr string
+	args      []string
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	exited    chan struct{}
+}
+
+type localCluster struct {
+	out     io.Writer
+	outMu   sync.Mutex
+	exe     string
+	members []*member
+	data    string
+}
+
+func (c *localCluster) printf(format string, args ...any) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	fmt.Fprintf(c.out, format, args...)
+}
+
+// pipe copies a child's output line by line with a "nN | " prefix.
+func (c *localCluster) pipe(prefix string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		c.outMu.Lock()
+		fmt.Fprintf(c.out, "%s | %s\n", prefix, sc.Text())
+		c.outMu.Unlock()
+	}
+}
+
+func (c *localCluster) start(m *member) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cmd := exec.Command(c.exe, m.args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start n%d: %w", m.id, err)
+	}
+	m.cmd = cmd
+	m.exited = make(chan struct{})
+	prefix := fmt.Sprintf("n%d", m.id)
+	go func(exited chan struct{}) {
+		c.pipe(prefix, stdout)
+		err := cmd.Wait()
+		c.printf("%s | exited: %v\n", prefix, exitText(err))
+		close(exited)
+	}(m.exited)
+	return nil
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
+}
+
+func (c *localCluster) running(m *member) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return false
+	}
+	select {
+	case <-m.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill sends SIGKILL, as a crash would.
+func (c *localCluster) kill(m *member) error {
+	if !c.running(m) {
+		return fmt.Errorf("n%d is not running", m.id)
+	}
+	m.mu.Lock()
+	cmd, exited := m.cmd, m.exited
+	m.mu.Unlock()
+	if err := cmd.Process.Kill(); err != nil {
+		return err
+	}
+	<-exited
+	return nil
+}
+
+// stop sends SIGTERM to every node and waits (SIGKILL after a grace period).
+func (c *localCluster) stop() {
+	for _, m := range c.members {
+		if c.running(m) {
+			m.mu.Lock()
+			_ = m.cmd.Process.Signal(syscall.SIGTERM)
+			m.mu.Unlock()
+		}
+	}
+	for _, m := range c.members {
+		m.mu.Lock()
+		exited, cmd := m.exited, m.cmd
+		m.mu.Unlock()
+		if exited == nil {
+			continue
+		}
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+}
+
+func (c *localCluster) table() {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tPEER ADDRESS\tADMIN\tPID\tSTATE")
+	for _, m := range c.members {
+		state, pid := "stopped", "-"
+		m.mu.Lock()
+		if m.cmd != nil && m.cmd.Process != nil {
+			pid = strconv.Itoa(m.cmd.Process.Pid)
+		}
+		m.mu.Unlock()
+		if c.running(m) {
+			state = "running"
+		}
+		fmt.Fprintf(tw, "n%d\t%s\thttp://%s\t%s\t%s\n", m.id, m.peerAddr, m.adminAddr, pid, state)
+	}
+	tw.Flush()
+}
+
+func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
+	alg, err := lookup(algName)
+	if err != nil {
+		return err
+	}
+	if f.nodes < 1 || f.nodes > 64 {
+		return fmt.Errorf("bad --nodes %d: want 1 to 64 local processes", f.nodes)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the synod binary: %w", err)
+	}
+	if f.data == "" {
+		if f.data, err = os.MkdirTemp("", "synod-cluster-"); err != nil {
+			return err
+		}
+	}
+	ports, err := freePorts(2 * f.nodes)
+	if err != nil {
+		return err
+	}
+	c := &localCluster{out: cmd.OutOrStdout(), exe: exe, data: f.data}
+	var peers []string
+	for i := range f.nodes {
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i, ports[i]))
+	}
+	for i := range f.nodes {
+		m := &member{id: i, peerAddr: fmt.Sprintf("127.0.0.1:%d", ports[i]), adminAddr: fmt.Sprintf("127.0.0.1:%d", ports[f.nodes+i])}
+		m.args = []string{"node", "--id", strconv.Itoa(i), "--peers", strings.Join(peers, ","), "--algo", alg.Name,
+			"--data", filepath.Join(f.data, fmt.Sprintf("n%d", i)), "--admin", m.adminAddr, "--log-format", f.logFormat}
+		if f.variant != "" {
+			m.args = append(m.args, "--variant", f.variant)
+		}
+		if !f.noTrace {
+			m.args = append(m.args, "--trace", filepath.Join(f.data, fmt.Sprintf("n%d.jsonl", i)))
+		}
+		if f.tlsDir != "" {
+			m.args = append(m.args, "--tls-ca", filepath.Join(f.tlsDir, "ca.pem"),
+				"--tls-cert", filepath.Join(f.tlsDir, fmt.Sprintf("n%d.pem", i)),
+				"--tls-key", filepath.Join(f.tlsDir, fmt.Sprintf("n%d-key.pem", i)))
+		}
+		c.members = append(c.members, m)
+	}
+	for _, m := range c.members {
+		if err := c.start(m); err != nil {
+			c.stop()
+			return err
+		}
+	}
+	c.printf("synod cluster: %d nodes of %s, data and traces in %s\n", f.nodes, alg.Name, f.data)
+	c.table()
+	c.printf("send requests with: synod request --to %s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(cmd.InOrStdin())
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			c.printf("stopping the cluster\n")
+			c.stop()
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil // stdin closed: keep running until a signal
+				continue
+			}
+			c.command(line)
+		}
+	}
+}
+
+func (c *localCluster) command(line string) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return
+	}
+	pick := func() *member {
+		if len(f) != 2 {
+			c.printf("usage: %s N\n", f[0])
+			return nil
+		}
+		id, err := strconv.Atoi(strings.TrimPrefix(f[1], "n"))
+		if err != nil || id < 0 || id >= len(c.members) {
+			c.printf("bad node %q: want 0..%d\n", f[1], len(c.members)-1)
+			return nil
+		}
+		return c.members[id]
+	}
+	switch f[0] {
+	case "kill":
+		if m := pick(); m != nil {
+			if err := c.kill(m); err != nil {
+				c.printf("kill: %v\n", err)
+			} else {
+				c.printf("killed n%d with SIGKILL\n", m.id)
+			}
+		}
+	case "restart":
+		if m := pick(); m != nil {
+			if c.running(m) {
+				c.printf("n%d is running; kill it first\n", m.id)
+			} else if err := c.start(m); err != nil {
+				c.printf("restart: %v\n", err)
+			} else {
+				c.printf("restarted n%d\n", m.id)
+			}
+		}
+	case "status":
+		c.table()
+	case "help":
+		c.printf("commands: kill N, restart N, status, help\n")
+	default:
+		c.printf("unknown command %q: want kill N, restart N, status or help\n", f[0])
+	}
+}
