@@ -21,13 +21,17 @@ func printRun(w io.Writer, spec *runSpec, r *runResult) {
 		name += " --variant " + spec.variant + " (broken on purpose)"
 	}
 	fmt.Fprintf(w, "%s: %s\n", name, a.Summary)
-	cfg := spec.base
-	fmt.Fprintf(w, "%d nodes, seed %d; %s\n", spec.nodes, r.seed, cfg.Describe())
-	stop := "quiescent"
-	if r.end >= spec.length {
-		stop = "time limit"
+	if spec.live {
+		fmt.Fprintf(w, "live run of %d nodes: %d events over %v of wall-clock time\n\n", spec.nodes, r.steps, r.end.Round(time.Microsecond))
+	} else {
+		cfg := spec.base
+		fmt.Fprintf(w, "%d nodes, seed %d; %s\n", spec.nodes, r.seed, cfg.Describe())
+		stop := "quiescent"
+		if r.end >= spec.length {
+			stop = "time limit"
+		}
+		fmt.Fprintf(w, "ran to %v of virtual time (%s), %d events\n\n", r.end.Round(time.Microsecond), stop, r.steps)
 	}
-	fmt.Fprintf(w, "ran to %v of virtual time (%s), %d events\n\n", r.end.Round(time.Microsecond), stop, r.steps)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROPERTY\tRESULT\tDETAIL")
@@ -53,7 +57,11 @@ func printRun(w io.Writer, spec *runSpec, r *runResult) {
 	if m.Sent > 0 {
 		fmt.Fprintf(tw, "bytes per message\t%.1f\t%s\n", float64(m.Bytes)/float64(m.Sent), noteCell(tb))
 	}
-	fmt.Fprintf(tw, "virtual time to completion\t%v\t\n", m.Completion.Round(time.Microsecond))
+	clock := "virtual"
+	if spec.live {
+		clock = "wall-clock"
+	}
+	fmt.Fprintf(tw, "%s time to completion\t%v\t\n", clock, m.Completion.Round(time.Microsecond))
 	if m.LastRound > 0 {
 		fmt.Fprintf(tw, "rounds to completion\t%d\t\n", m.LastRound)
 	}

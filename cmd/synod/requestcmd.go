@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -97,14 +96,13 @@ checkers and measurements on the result, exactly as for a simulated run.`,
 			if err != nil {
 				return err
 			}
-			spec := &runSpec{alg: alg, nodes: merged.Nodes}
+			spec := &runSpec{alg: alg, nodes: merged.Nodes, live: true}
 			m := trace.Measure(merged)
 			var end time.Duration
 			if len(merged.Events) > 0 {
 				end = merged.Events[len(merged.Events)-1].Time
 			}
 			res := runResult{trace: merged, metrics: m, checks: alg.Check(merged), end: end, steps: len(merged.Events)}
-			fmt.Fprintf(cmd.OutOrStdout(), "live traces: %s\n", strings.Join(args[1:], " "))
 			printRun(cmd.OutOrStdout(), spec, &res)
 			if svgPath != "" {
 				file, err := os.Create(svgPath)

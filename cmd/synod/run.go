@@ -20,6 +20,8 @@ type runSpec struct {
 	length  time.Duration
 	ops     int
 	base    sim.Config // network, nemesis, schedule, rounds, encoding
+	// live marks traces from real nodes (synod check), not a simulation.
+	live bool
 }
 
 // runResult is what one seed produced.
