@@ -418,3 +418,68 @@ func TestLiveKillCatchesMissingSync(t *testing.T) {
 	}
 	t.Fatal("the clock checker passed three live runs of a clock that is not synced across kill -9")
 }
+
+// synod cluster as a user drives it: the peer table, kill -9 and restart from
+// standard input, and a clean stop on Ctrl-C.
+func TestClusterCommand(t *testing.T) {
+	cmd := exec.Command(synodBinary(t), "cluster", "clock/lamport", "--nodes", "3", "--data", t.TempDir())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	var mu sync.Mutex
+	w := &lockedWriter{mu: &mu, w: &out}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(output(), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the cluster's output:\n%s", what, output())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("NODE  PEER ADDRESS")
+	waitFor(`n2 | `)
+	for _, want := range []string{"n0    127.0.0.1:", "http://127.0.0.1:", "running"} {
+		if !strings.Contains(output(), want) {
+			t.Fatalf("peer table lacks %q:\n%s", want, output())
+		}
+	}
+	fmt.Fprintln(stdin, "kill 1")
+	waitFor("killed n1 with SIGKILL")
+	waitFor("n1 | exited: signal: killed")
+	fmt.Fprintln(stdin, "restart 1")
+	waitFor("restarted n1")
+	fmt.Fprintln(stdin, "status")
+	fmt.Fprintln(stdin, "kill 7")
+	waitFor(`bad node "7": want 0..2`)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("cluster exited with %v:\n%s", err, output())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("cluster did not stop on Ctrl-C:\n%s", output())
+	}
+	for i := range 3 {
+		if !strings.Contains(output(), fmt.Sprintf("n%d | exited: status 0", i)) {
+			t.Errorf("n%d did not exit cleanly:\n%s", i, output())
+		}
+	}
+	if strings.Count(output(), "n1 | exited") != 2 {
+		t.Errorf("n1 should have exited twice (killed, then stopped):\n%s", output())
+	}
+}
