@@ -49,7 +49,8 @@ type TransportConfig struct {
 	MaxFrameSize int
 	// QueueSize bounds the frames waiting to be sent to each peer; 0 means
 	// DefaultQueueSize. Frames sent to a full queue are dropped and counted
-	// ("queue-full").
+	// ("queue-full"). Besides the queue, a peer's writer holds at most one
+	// batch it took from the queue and is writing.
 	QueueSize int
 	// QueueBytes bounds the bytes (by frameSize) waiting for each peer, so
 	// that a dead peer holds at most this much memory; 0 means
@@ -174,14 +175,86 @@ type logKey struct {
 type peer struct {
 	id       node.ID
 	addr     string
-	q        chan Frame
-	qbytes   atomic.Int64
-	depth    prometheus.Gauge
+	q        sendQueue
 	reconn   prometheus.Counter
 	accepted atomic.Int64 // inbound streams accepted so far
 
 	mu  sync.Mutex
 	cur *session
+}
+
+// sendQueue is a peer's bounded queue of frames. Senders append under the
+// lock; the one writer takes everything waiting in one swap, so a frame costs
+// an append, not a channel operation, on each side.
+type sendQueue struct {
+	mu       sync.Mutex
+	frames   []Frame
+	bytes    int              // sum of frameSize over frames
+	maxLen   int              // QueueSize
+	maxBytes int              // QueueBytes
+	depth    prometheus.Gauge // len(frames): see push
+	wake     chan struct{}    // capacity 1: the queue became non-empty
+}
+
+// depthEvery is how often push updates the depth gauge: a store per
+// message into a cache line the writer also touches costs more than the
+// rest of push. The gauge is exact whenever the queue is empty (the writer
+// sets it on every take) or full, and within depthEvery of the truth
+// between.
+const depthEvery = 64
+
+// push appends f unless the queue is full.
+func (q *sendQueue) push(f Frame, size int) bool {
+	q.mu.Lock()
+	n := len(q.frames)
+	if n >= q.maxLen || q.bytes+size > q.maxBytes {
+		q.depth.Set(float64(n))
+		q.mu.Unlock()
+		return false
+	}
+	q.frames = append(q.frames, f)
+	q.bytes += size
+	if n == 0 || (n+1)%depthEvery == 0 {
+		q.depth.Set(float64(n + 1))
+	}
+	q.mu.Unlock()
+	if n == 0 {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take swaps out everything waiting (appending it to spare[:0], which it
+// returns), or returns nil when the queue is empty.
+func (q *sendQueue) take(spare []Frame) []Frame {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.frames) == 0 {
+		return nil
+	}
+	out := q.frames
+	q.frames = spare[:0]
+	q.bytes = 0
+	q.depth.Set(0)
+	return out
+}
+
+// wait takes what is waiting, blocking until something is or ctx ends
+// (then it returns nil).
+func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
+	for {
+		if out := q.take(spare); out != nil {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-q.wake:
+		}
+	}
 }
 
 // session is one live stream to a peer.
@@ -254,10 +327,14 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		}
 		lbl := PeerLabel(id)
 		t.peers[id] = &peer{
-			id:     id,
-			addr:   addr,
-			q:      make(chan Frame, cfg.QueueSize),
-			depth:  t.m.QueueDepth.WithLabelValues(lbl),
+			id:   id,
+			addr: addr,
+			q: sendQueue{
+				maxLen:   cfg.QueueSize,
+				maxBytes: cfg.QueueBytes,
+				depth:    t.m.QueueDepth.WithLabelValues(lbl),
+				wake:     make(chan struct{}, 1),
+			},
 			reconn: t.m.Reconnects.WithLabelValues(lbl),
 		}
 	}
@@ -368,16 +445,7 @@ func (t *Transport) Send(to node.ID, f Frame) {
 		t.logOnce(to, "oversized-out", "frame not sent: over the size limit", "type", f.Type, "size", size, "limit", t.maxFrame)
 		return
 	}
-	if p.qbytes.Add(int64(size)) > int64(t.cfg.QueueBytes) {
-		p.qbytes.Add(-int64(size))
-		t.m.Drop(to, "queue-full")
-		return
-	}
-	select {
-	case p.q <- f:
-		p.depth.Inc()
-	default:
-		p.qbytes.Add(-int64(size))
+	if !p.q.push(f, size) {
 		t.m.Drop(to, "queue-full")
 	}
 }
@@ -417,13 +485,7 @@ func (t *Transport) Close() error {
 	}
 	t.wg.Wait()
 	for _, p := range t.peers {
-		n := 0
-		for len(p.q) > 0 {
-			<-p.q
-			n++
-		}
-		p.depth.Sub(float64(n))
-		p.qbytes.Store(0)
+		p.q.take(nil)
 	}
 	return nil
 }
@@ -432,16 +494,18 @@ func (t *Transport) Close() error {
 func (t *Transport) loopback(p *peer) {
 	defer t.wg.Done()
 	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
+	var spare []Frame
 	for {
-		select {
-		case <-t.ctx.Done():
+		batch := p.q.wait(t.ctx, spare)
+		if batch == nil {
 			return
-		case f := <-p.q:
-			p.depth.Dec()
-			p.qbytes.Add(-int64(frameSize(&f)))
-			sent.count(&f)
-			t.cfg.Deliver(p.id, f)
 		}
+		sent.count(batch)
+		for i := range batch {
+			t.cfg.Deliver(p.id, batch[i])
+		}
+		clear(batch)
+		spare = batch
 	}
 }
 
@@ -456,6 +520,7 @@ func (t *Transport) dialLoop(p *peer) {
 	}
 	defer conn.Close()
 	var bo backoffTimer
+	failing := false // in a streak of failed attempts, logged at its start only
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			p.reconn.Inc()
@@ -466,9 +531,11 @@ func (t *Transport) dialLoop(p *peer) {
 		}
 		if connected {
 			bo.reset()
+			failing = false
 			t.log.Info("peer stream closed", "peer", p.id.String(), "err", err)
-		} else {
-			t.logOnce(p.id, "dial", "cannot open peer stream (retrying with backoff; logged once)", "addr", p.addr, "err", err)
+		} else if !failing {
+			failing = true
+			t.log.Warn("cannot open peer stream; retrying with backoff, quietly until it works", "peer", p.id.String(), "addr", p.addr, "err", err)
 		}
 		select {
 		case <-t.ctx.Done():
@@ -581,69 +648,47 @@ func (t *Transport) session(ctx context.Context, cancel context.CancelFunc, p *p
 	return err
 }
 
-// writeLoop drains p's queue into the stream, packing every frame already
-// waiting (up to maxBatchFrames and MaxFrameSize bytes) into one gRPC
-// message.
+// writeLoop drains p's queue into the stream: each time it takes
+// everything waiting and sends it in as few gRPC messages as the limits
+// allow (maxBatchFrames frames, MaxFrameSize bytes by frameSize). gRPC
+// writes consecutive messages without a flush between them.
 func (t *Transport) writeLoop(ctx context.Context, p *peer, s msgStream) error {
 	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
-	batch := make([]Frame, 0, 64)
-	var carry *Frame // taken from the queue but too big for the last batch
+	var spare []Frame
 	for {
-		batch = batch[:0]
-		size, took, tookBytes := 0, 0, 0
-		if carry != nil {
-			batch = append(batch, *carry)
-			size = frameSize(carry)
-			carry = nil
-		} else {
-			select {
-			case <-ctx.Done():
-				return nil
-			case f := <-p.q:
-				size = frameSize(&f)
-				batch = append(batch, f)
-				took, tookBytes = 1, size
-			}
+		batch := p.q.wait(ctx, spare)
+		if batch == nil {
+			return nil
 		}
-	drain:
-		for len(batch) < maxBatchFrames {
-			select {
-			case f := <-p.q:
-				n := frameSize(&f)
-				took++
-				tookBytes += n
-				if size+n > t.maxFrame {
-					carry = &f // opens the next batch
-					break drain
+		for rest := batch; len(rest) > 0; {
+			n, size := 1, frameSize(&rest[0])
+			for n < len(rest) && n < maxBatchFrames {
+				fs := frameSize(&rest[n])
+				if size+fs > t.maxFrame {
+					break
 				}
-				batch = append(batch, f)
-				size += n
-			default:
-				break drain
-			}
-		}
-		p.depth.Sub(float64(took))
-		p.qbytes.Add(-int64(tookBytes))
-		if err := s.SendMsg(&envelope{Frames: batch}); err != nil {
-			n := len(batch)
-			if carry != nil {
+				size += fs
 				n++
 			}
-			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(n))
-			return fmt.Errorf("send to %s: %w", p.id, err)
-		}
-		for i := range batch {
-			sent.count(&batch[i])
+			if err := s.SendMsg(&envelope{Frames: rest[:n]}); err != nil {
+				t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(rest)))
+				return fmt.Errorf("send to %s: %w", p.id, err)
+			}
+			sent.count(rest[:n])
+			rest = rest[n:]
 		}
 		clear(batch) // let the payloads go
+		spare = batch
 	}
 }
 
 // readLoop receives batches from p and delivers their frames until the
 // stream breaks.
 func (t *Transport) readLoop(ctx context.Context, p *peer, s msgStream) error {
+	names := newTypeNames()
+	var spare []Frame
 	for {
-		in := inbound{limit: t.maxFrame}
+		in := inbound{limit: t.maxFrame, names: names, spare: spare}
 		if err := s.RecvMsg(&in); err != nil {
 			if status.Code(err) == codes.ResourceExhausted {
 				t.m.Drop(p.id, "oversized")
@@ -671,6 +716,8 @@ func (t *Transport) readLoop(ctx context.Context, p *peer, s msgStream) error {
 		for i := range in.frames {
 			t.cfg.Deliver(p.id, in.frames[i])
 		}
+		clear(in.frames) // Deliver got copies; drop our references to the payloads
+		spare = in.frames[:0]
 	}
 }
 
@@ -732,25 +779,34 @@ func (b *backoffTimer) next() time.Duration {
 func (b *backoffTimer) reset() { b.d = 0 }
 
 // sentCounters caches the per-type children of Metrics.MessagesSent and
-// BytesSent for one writer (equivalent to Metrics.Sent, without a label
-// lookup per message).
+// BytesSent for one writer, and adds a batch's runs of one type at once
+// (equivalent to Metrics.Sent per frame, without a label lookup and two
+// atomic additions per message).
 type sentCounters struct {
 	m     *Metrics
 	peer  string
 	types map[string][2]prometheus.Counter
 }
 
-func (c *sentCounters) count(f *Frame) {
-	ctr, ok := c.types[f.Type]
-	if !ok {
-		if c.types == nil {
-			c.types = map[string][2]prometheus.Counter{}
+func (c *sentCounters) count(batch []Frame) {
+	for i := 0; i < len(batch); {
+		typ := batch[i].Type
+		n, bytes := 0, 0
+		for ; i < len(batch) && batch[i].Type == typ; i++ {
+			n++
+			bytes += len(batch[i].Payload)
 		}
-		ctr = [2]prometheus.Counter{c.m.MessagesSent.WithLabelValues(c.peer, f.Type), c.m.BytesSent.WithLabelValues(c.peer, f.Type)}
-		c.types[f.Type] = ctr
+		ctr, ok := c.types[typ]
+		if !ok {
+			if c.types == nil {
+				c.types = map[string][2]prometheus.Counter{}
+			}
+			ctr = [2]prometheus.Counter{c.m.MessagesSent.WithLabelValues(c.peer, typ), c.m.BytesSent.WithLabelValues(c.peer, typ)}
+			c.types[typ] = ctr
+		}
+		ctr[0].Add(float64(n))
+		ctr[1].Add(float64(bytes))
 	}
-	ctr[0].Inc()
-	ctr[1].Add(float64(len(f.Payload)))
 }
 
 // guardCreds wraps the server's transport credentials to count and log what

@@ -49,7 +49,7 @@ func checkGoroutines(t *testing.T) {
 }
 
 // eventually waits up to 10s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -61,7 +61,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // metricValue reads a counter or gauge.
-func metricValue(t *testing.T, m prometheus.Metric) float64 {
+func metricValue(t testing.TB, m prometheus.Metric) float64 {
 	t.Helper()
 	var d dto.Metric
 	if err := m.Write(&d); err != nil {
@@ -150,7 +150,7 @@ func (l *logCapture) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func listenLocal(t *testing.T) net.Listener {
+func listenLocal(t testing.TB) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -169,7 +169,7 @@ type testNode struct {
 
 // startNode starts a transport for id; the config's Deliver, Metrics and
 // Logger are filled in unless set.
-func startNode(t *testing.T, cfg TransportConfig) *testNode {
+func startNode(t testing.TB, cfg TransportConfig) *testNode {
 	t.Helper()
 	n := &testNode{in: newInbox(), m: cfg.Metrics, log: &logCapture{}}
 	if n.m == nil {
@@ -199,7 +199,7 @@ func startNode(t *testing.T, cfg TransportConfig) *testNode {
 
 // startCluster starts n transports on ephemeral loopback ports, all
 // configured with each other; tweak may change each config.
-func startCluster(t *testing.T, n int, tweak func(*TransportConfig)) []*testNode {
+func startCluster(t testing.TB, n int, tweak func(*TransportConfig)) []*testNode {
 	t.Helper()
 	lis := make([]net.Listener, n)
 	addrs := map[node.ID]string{}
@@ -714,7 +714,7 @@ func TestTransportGarbage(t *testing.T) {
 	if err := s.RecvMsg(&rep); err != nil {
 		t.Fatalf("no hello back: %v", err)
 	}
-	if in := decodeInbound(rep, 1024); in.hello == nil || in.hello.From != 2 {
+	if in := decodeInbound(rep, 1024, nil, nil); in.hello == nil || in.hello.From != 2 {
 		t.Fatalf("hello back: %+v", in)
 	}
 	good := func(seq int) Frame { return seqFrame(0, seq, 64) }
