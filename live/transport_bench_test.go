@@ -380,7 +380,9 @@ func TestTransportThroughputRatio(t *testing.T) {
 		return top
 	}
 	rate := func(r testing.BenchmarkResult) float64 { return float64(r.N) / r.T.Seconds() }
-	t.Logf("%-6s %6s  %12s  %12s  %6s  %22s  %22s", "", "size", "transport/s", "baseline/s", "ratio", "transport RTT p50/p99", "baseline RTT p50/p99")
+	t.Logf("%-6s %6s  %12s  %12s  %6s  %22s  %22s  %s", "", "size", "transport/s", "baseline/s", "ratio",
+		"transport RTT p50/p99", "baseline RTT p50/p99", "TLS transport / plain TCP")
+	plainBase := map[int]float64{}
 	for _, useTLS := range []bool{false, true} {
 		for _, size := range benchSizes {
 			tr := best(func(b *testing.B) { benchTransportThroughput(b, size, useTLS) })
@@ -388,8 +390,14 @@ func TestTransportThroughputRatio(t *testing.T) {
 			trl := best(func(b *testing.B) { benchTransportLatency(b, size, useTLS) })
 			basel := best(func(b *testing.B) { benchTCPLatency(b, size, useTLS) })
 			ratio := rate(tr) / rate(base)
-			t.Logf("%-6s %5dB  %12.0f  %12.0f  %5.2f×  %9.1f / %7.1f µs  %9.1f / %7.1f µs", secLabel(useTLS), size, rate(tr), rate(base), ratio,
-				trl.Extra["p50-µs"], trl.Extra["p99-µs"], basel.Extra["p50-µs"], basel.Extra["p99-µs"])
+			vsPlain := ""
+			if useTLS {
+				vsPlain = fmt.Sprintf("%.2f×", rate(tr)/plainBase[size])
+			} else {
+				plainBase[size] = rate(base)
+			}
+			t.Logf("%-6s %5dB  %12.0f  %12.0f  %5.2f×  %9.1f / %7.1f µs  %9.1f / %7.1f µs  %s", secLabel(useTLS), size, rate(tr), rate(base), ratio,
+				trl.Extra["p50-µs"], trl.Extra["p99-µs"], basel.Extra["p50-µs"], basel.Extra["p99-µs"], vsPlain)
 			if ratio < 0.5 {
 				t.Errorf("%s %dB: transport at %.2f× the TCP baseline's throughput; target ≥ 0.5×", secLabel(useTLS), size, ratio)
 			}
