@@ -80,11 +80,14 @@ const (
 	DefaultQueueBytes = 64 << 20
 )
 
+// helloTimeout bounds the wait for the other end's hello, either way (a
+// variable for tests; each Transport copies it when made).
+var helloTimeout = 10 * time.Second
+
 // Timing of the peer connections.
 const (
-	backoffBase  = 50 * time.Millisecond
-	backoffMax   = 2 * time.Second
-	helloTimeout = 10 * time.Second
+	backoffBase = 50 * time.Millisecond
+	backoffMax  = 2 * time.Second
 	// keepalive pings detect a peer that vanished without closing its
 	// connection (a cut cable, a frozen VM) within keepaliveTime+keepaliveTimeout.
 	keepaliveTime    = 10 * time.Second
@@ -148,7 +151,8 @@ type Transport struct {
 	m        *Metrics
 	log      *slog.Logger
 	maxFrame int
-	maxWire  int // gRPC message limit
+	maxWire  int           // gRPC message limit
+	hello    time.Duration // helloTimeout
 	srvTLS   credentials.TransportCredentials
 	cliTLS   credentials.TransportCredentials
 	peers    map[node.ID]*peer // fixed after NewTransport: read without locking
@@ -307,6 +311,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		log:      cfg.Logger.With("component", "transport", "self", cfg.Self.String()),
 		maxFrame: cfg.MaxFrameSize,
 		maxWire:  cfg.MaxFrameSize + wireSlack,
+		hello:    helloTimeout,
 		peers:    map[node.ID]*peer{},
 		logged:   map[logKey]bool{},
 	}
@@ -379,7 +384,7 @@ func (t *Transport) Start() error {
 		grpc.Creds(t.srvTLS),
 		grpc.MaxRecvMsgSize(t.maxWire),
 		grpc.MaxSendMsgSize(t.maxWire),
-		grpc.ConnectionTimeout(helloTimeout),
+		grpc.ConnectionTimeout(t.hello),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
 		grpc.WaitForHandlers(true), // Close joins the handlers, so Deliver is never called after it
@@ -551,7 +556,7 @@ func (t *Transport) dialLoop(p *peer) {
 func (t *Transport) runOutbound(conn *grpc.ClientConn, p *peer) (connected bool, err error) {
 	ctx, cancel := context.WithCancel(t.ctx)
 	defer cancel()
-	stop := time.AfterFunc(helloTimeout, cancel)
+	stop := time.AfterFunc(t.hello, cancel)
 	s, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod)
 	if err != nil {
 		stop.Stop()
@@ -564,7 +569,7 @@ func (t *Transport) runOutbound(conn *grpc.ClientConn, p *peer) (connected bool,
 	in := inbound{limit: t.maxFrame}
 	err = s.RecvMsg(&in)
 	if !stop.Stop() {
-		return false, fmt.Errorf("no hello from %s at %s within %v", p.id, p.addr, helloTimeout)
+		return false, fmt.Errorf("no hello from %s at %s within %v", p.id, p.addr, t.hello)
 	}
 	if err != nil {
 		return false, fmt.Errorf("hello from %s at %s: %w", p.id, p.addr, err)
@@ -578,9 +583,28 @@ func (t *Transport) runOutbound(conn *grpc.ClientConn, p *peer) (connected bool,
 
 // servePeer handles a stream opened by a peer with a lower ID.
 func (t *Transport) servePeer(ss grpc.ServerStream) error {
+	// Wait for the hello at most helloTimeout: a stream that says nothing
+	// must not hold a goroutine forever. gRPC has no deadline on a server
+	// stream's RecvMsg, so it runs in a goroutine of its own, and returning
+	// from this handler ends the stream, which ends that RecvMsg.
 	in := inbound{limit: t.maxFrame}
-	if err := ss.RecvMsg(&in); err != nil {
-		return err
+	got := make(chan error, 1)
+	t.wg.Add(1) // before this handler returns, so before Close's Wait (Stop waits for handlers)
+	go func() {
+		defer t.wg.Done()
+		got <- ss.RecvMsg(&in)
+	}()
+	timer := time.NewTimer(t.hello)
+	defer timer.Stop()
+	select {
+	case err := <-got:
+		if err != nil {
+			return err
+		}
+	case <-timer.C:
+		t.m.Drop(node.None, "bad-hello")
+		t.logOnce(node.None, "bad-hello", "peer stream refused (logged once)", "why", "no hello within "+t.hello.String())
+		return status.Error(codes.DeadlineExceeded, "synod: no hello within "+t.hello.String())
 	}
 	h := in.hello
 	var reject string

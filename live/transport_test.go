@@ -656,6 +656,8 @@ func mustEncode(t *testing.T, v any) []byte {
 // delivering valid frames, from that peer and the others.
 func TestTransportGarbage(t *testing.T) {
 	checkGoroutines(t)
+	defer func(d time.Duration) { helloTimeout = d }(helloTimeout)
+	helloTimeout = 300 * time.Millisecond
 	// n0 is played by the test; n1 and n2 are real. n2 limits frames to 1 KiB.
 	nodes := startCluster(t, 3, func(c *TransportConfig) {
 		if c.Self == 2 {
@@ -755,6 +757,22 @@ func TestTransportGarbage(t *testing.T) {
 	}
 	if err := s2.RecvMsg(&rep); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("hello from a stranger: %v, want PermissionDenied", err)
+	}
+
+	// A stream that never says hello is closed after helloTimeout.
+	s3, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod, grpc.ForceCodec(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := s3.RecvMsg(&rep); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("silent stream: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > helloTimeout+2*time.Second {
+		t.Errorf("silent stream closed after %v; helloTimeout is %v", d, helloTimeout)
+	}
+	if got := dropped(t, n2.m, node.None, "bad-hello"); got != 2 {
+		t.Errorf("bad hellos counted: %v, want 2 (a stranger and a silent stream)", got)
 	}
 
 	// The node is fine: n1 still gets through, both ways.
