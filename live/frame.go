@@ -189,6 +189,16 @@ func (in *inbound) dropOversized() {
 	}
 	clear(in.frames[len(keep):])
 	in.frames = keep
+	if in.oversized > 0 {
+		// The kept payloads may point into the message, most of which was
+		// the dropped frames: copy them out rather than let a small frame
+		// pin megabytes of garbage while it waits in the node's inbox.
+		for i := range in.frames {
+			if p := in.frames[i].Payload; p != nil {
+				in.frames[i].Payload = append([]byte{}, p...)
+			}
+		}
+	}
 }
 
 // request and reply are the client API's messages: a registered operation
