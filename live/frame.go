@@ -22,7 +22,7 @@ import (
 // batch it came in (each with its own capacity limit, so an append copies),
 // so holding a payload for long holds the batch.
 type Frame struct {
-	_ struct{} `cbor:",toarray"` // encoded as a 3-element CBOR array: compact
+	_ struct{} `cbor:",toarray"` // encoded as a 4-element CBOR array: compact
 
 	// Type is the registered type name of the message, for metrics and logs.
 	// It is what the sender claims: the receiver must re-derive it from
@@ -36,6 +36,9 @@ type Frame struct {
 	// Payload is the node.Registry encoding of the message. The transport
 	// never decodes it; the node does.
 	Payload []byte
+	// ID is the sender's identifier for the message, unique per sender, so
+	// a live trace can link a delivery to its send (0 when unknown).
+	ID uint64
 }
 
 // DefaultMaxFrameSize is the frame size limit when TransportConfig.MaxFrameSize is 0.
@@ -48,11 +51,11 @@ const frameOverhead = 32
 // frameSize is the size a frame counts for against MaxFrameSize and the queue
 // byte budget: an upper bound of its encoded size.
 func frameSize(f *Frame) int {
-	return len(f.Payload) + len(f.Type) + 9*len(f.Clock) + frameOverhead
+	return len(f.Payload) + len(f.Type) + 9*len(f.Clock) + 9 + frameOverhead
 }
 
 // wireVersion is the version of the peer protocol, exchanged in the hello.
-const wireVersion = 1
+const wireVersion = 2 // 2: frames carry a message ID
 
 // envelope is one gRPC message on a peer stream, in either direction. The
 // first message each way carries only Hello; every later one a batch of
@@ -315,7 +318,7 @@ const (
 	cborText   = 3
 	cborArray  = 4
 	cborNull   = 0xf6
-	cborArray3 = 0x83 // an array of 3: a Frame
+	cborArray4 = 0x84 // an array of 4: a Frame
 	cborMap1   = 0xa1 // a map of 1 pair
 	cborMap0   = 0xa0
 	keyFrames  = 0x02 // envelope.Frames' key
@@ -375,6 +378,7 @@ func batchSize(fs []Frame) int {
 		} else {
 			n += headSize(uint64(len(f.Payload))) + len(f.Payload)
 		}
+		n += headSize(f.ID)
 	}
 	return n
 }
@@ -389,7 +393,7 @@ func appendBatch(b []byte, fs []Frame) []byte {
 	b = appendHead(b, cborArray, uint64(len(fs)))
 	for i := range fs {
 		f := &fs[i]
-		b = append(b, cborArray3)
+		b = append(b, cborArray4)
 		b = appendHead(b, cborText, uint64(len(f.Type)))
 		b = append(b, f.Type...)
 		if f.Clock == nil {
@@ -406,6 +410,7 @@ func appendBatch(b []byte, fs []Frame) []byte {
 			b = appendHead(b, cborBytes, uint64(len(f.Payload)))
 			b = append(b, f.Payload...)
 		}
+		b = appendHead(b, cborUint, f.ID)
 	}
 	return b
 }
@@ -492,7 +497,7 @@ func (in *inbound) decodeBatch(data []byte) bool {
 	frames = frames[:n]
 	for i := range frames {
 		f := &frames[i]
-		if r.p >= len(data) || data[r.p] != cborArray3 {
+		if r.p >= len(data) || data[r.p] != cborArray4 {
 			return false
 		}
 		r.p++
@@ -528,6 +533,9 @@ func (in *inbound) decodeBatch(data []byte) bool {
 			if f.Payload, ok = r.bytes(l); !ok {
 				return false
 			}
+		}
+		if f.ID, ok = r.head(cborUint); !ok {
+			return false
 		}
 	}
 	if r.p != len(data) || n == 0 {

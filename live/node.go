@@ -21,6 +21,12 @@ type Sender interface {
 	Send(to node.ID, f Frame)
 }
 
+// inboundDropper is implemented by transports that count and log (once per
+// peer and reason) messages the node could not decode.
+type inboundDropper interface {
+	DropInbound(from node.ID, reason string, err error)
+}
+
 // Config describes one live node.
 type Config struct {
 	// ID is this node; Group is every member, self included, ascending.
@@ -213,8 +219,17 @@ func (n *Node) step(in input) {
 func (n *Node) receive(in input) {
 	msg, err := n.cfg.Registry.Decode(in.frame.Payload)
 	if err != nil {
-		n.cfg.Metrics.Drop(in.from, "malformed")
-		n.log.Warn("dropped an undecodable message", "from", in.from.String(), "err", err)
+		reason := "malformed"
+		if errors.Is(err, node.ErrUnknownType) {
+			reason = "unknown-type"
+		}
+		// Count it and log the first of each kind per peer: a hostile or
+		// mismatched peer must not be able to flood the log.
+		if d, ok := n.cfg.Transport.(inboundDropper); ok {
+			d.DropInbound(in.from, reason, err)
+		} else {
+			n.cfg.Metrics.Drop(in.from, reason)
+		}
 		n.record(&trace.Event{Kind: trace.Drop, Node: in.from, Peer: n.cfg.ID, Reason: trace.DropDecode, Detail: err.Error(), Size: len(in.frame.Payload)})
 		return
 	}
@@ -223,7 +238,7 @@ func (n *Node) receive(in input) {
 	}
 	typ := n.typeName(msg)
 	n.cfg.Metrics.Received(in.from, typ, len(in.frame.Payload))
-	n.record(&trace.Event{Kind: trace.Deliver, Peer: in.from, Type: typ, Size: len(in.frame.Payload), Value: msg})
+	n.record(&trace.Event{Kind: trace.Deliver, Peer: in.from, MsgID: in.frame.ID, Type: typ, Size: len(in.frame.Payload), Value: msg})
 	n.proc.Receive(n, in.from, msg)
 }
 
@@ -388,7 +403,7 @@ func (n *Node) Send(to node.ID, msg node.Message) {
 	typ := n.typeName(msg)
 	e := trace.Event{Kind: trace.Send, Peer: to, MsgID: id, Type: typ, Size: len(data), Value: msg}
 	n.record(&e)
-	f := Frame{Type: typ, Clock: e.Clock, Payload: data}
+	f := Frame{ID: id, Type: typ, Clock: e.Clock, Payload: data}
 	if to == n.cfg.ID {
 		n.push(input{kind: inMessage, from: to, frame: f})
 		return

@@ -172,3 +172,59 @@ func TestPausedNodeTakesNoSteps(t *testing.T) {
 		t.Fatal("the paused node did not catch up after resuming")
 	}
 }
+
+// A peer that sends bytes the node cannot decode costs a counted drop, not
+// the node: it goes on delivering good messages.
+func TestUndecodableMessagesAreCountedAndDropped(t *testing.T) {
+	reg := node.NewRegistry(broadcast.GossipMessages()...)
+	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) }, reg)
+	other := node.NewRegistry(broadcast.TotalOrderMessages()...)
+	alien, _ := other.Encode(broadcast.Multicast{Payload: "x"})
+	nodes[1].Deliver(0, Frame{Type: "broadcast.Rumor", Payload: []byte{0xff, 0x00, 0x13}})
+	nodes[1].Deliver(0, Frame{Type: "broadcast.Multicast", Payload: alien})
+	good, _ := reg.Encode(broadcast.Rumor{Hops: 1})
+	nodes[1].Deliver(0, Frame{Payload: good})
+	deadline := time.Now().Add(2 * time.Second)
+	infected := func() int {
+		nodes[1].cfg.Trace.(*lockedTrace).mu.Lock()
+		defer nodes[1].cfg.Trace.(*lockedTrace).mu.Unlock()
+		return len(trace.Emitted[broadcast.Infected](traces[1]))
+	}
+	for infected() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if infected() != 1 {
+		t.Fatal("the node stopped delivering after bad input")
+	}
+	m := nodes[1].cfg.Metrics
+	if got := testutilCount(t, m, "malformed") + testutilCount(t, m, "unknown-type"); got != 2 {
+		t.Fatalf("%v bad messages counted, want 2", got)
+	}
+	if got := testutilCount(t, m, "unknown-type"); got != 1 {
+		t.Fatalf("%v unknown-type drops, want 1", got)
+	}
+}
+
+// testutilCount reads synod_messages_dropped_total for one reason.
+func testutilCount(t *testing.T, m *Metrics, reason string) float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "synod_messages_dropped_total" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					total += metric.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
