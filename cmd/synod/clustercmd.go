@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/live"
 )
 
 type clusterFlags struct {
@@ -25,6 +27,7 @@ type clusterFlags struct {
 	data      string
 	variant   string
 	tlsDir    string
+	tls       bool
 	logFormat string
 	noTrace   bool
 }
@@ -55,7 +58,8 @@ Each node writes its trace to DATA/nN.jsonl; check a run afterwards with
 	fl.IntVarP(&f.nodes, "nodes", "n", 3, "number of nodes")
 	fl.StringVar(&f.data, "data", "", "directory for the nodes' data and traces (default: a new temporary directory)")
 	fl.StringVar(&f.variant, "variant", "", "run a deliberately broken variant")
-	fl.StringVar(&f.tlsDir, "tls-dir", "", "directory with ca.pem and nN.pem / nN-key.pem for mutual TLS")
+	fl.BoolVar(&f.tls, "tls", false, "mutual TLS between the nodes, with a throwaway CA and certificates made in DATA/tls")
+	fl.StringVar(&f.tlsDir, "tls-dir", "", "mutual TLS with your own files: DIR/ca.pem and DIR/nN.pem, DIR/nN-key.pem")
 	fl.StringVar(&f.logFormat, "log-format", "text", "the nodes' log format: text or json")
 	fl.BoolVar(&f.noTrace, "no-trace", false, "do not write traces")
 	return cmd
@@ -239,6 +243,24 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 			return err
 		}
 	}
+	if f.tls && f.tlsDir != "" {
+		return fmt.Errorf("--tls and --tls-dir exclude each other: --tls makes its own certificates")
+	}
+	if f.tls {
+		f.tlsDir = filepath.Join(f.data, "tls")
+		if err := os.MkdirAll(f.tlsDir, 0o700); err != nil {
+			return err
+		}
+		ca, err := live.NewCertAuthority("synod cluster CA")
+		if err != nil {
+			return err
+		}
+		for _, name := range append(nodeNames(f.nodes), "client") {
+			if _, err := ca.Issue(f.tlsDir, name, "127.0.0.1", "localhost"); err != nil {
+				return fmt.Errorf("make TLS certificates: %w", err)
+			}
+		}
+	}
 	ports, err := freePorts(2 * f.nodes)
 	if err != nil {
 		return err
@@ -273,7 +295,12 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	}
 	c.printf("synod cluster: %d nodes of %s, data and traces in %s\n", f.nodes, alg.Name, f.data)
 	c.table()
-	c.printf("send requests with: synod request --to %s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr)
+	tlsFlags := ""
+	if f.tlsDir != "" {
+		tlsFlags = fmt.Sprintf(" --tls-ca %s --tls-cert %s --tls-key %s", filepath.Join(f.tlsDir, "ca.pem"),
+			filepath.Join(f.tlsDir, "client.pem"), filepath.Join(f.tlsDir, "client-key.pem"))
+	}
+	c.printf("send requests with: synod request --to %s%s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr, tlsFlags)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -344,4 +371,12 @@ func (c *localCluster) command(line string) {
 	default:
 		c.printf("unknown command %q: want kill N, restart N, status or help\n", f[0])
 	}
+}
+
+func nodeNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("n%d", i)
+	}
+	return names
 }

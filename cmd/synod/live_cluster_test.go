@@ -483,3 +483,48 @@ func TestClusterCommand(t *testing.T) {
 		t.Errorf("n1 should have exited twice (killed, then stopped):\n%s", output())
 	}
 }
+
+// synod cluster --tls makes its own CA and certificates: a client with them
+// is served, a plaintext client is refused.
+func TestClusterWithTLS(t *testing.T) {
+	data := t.TempDir()
+	cmd := exec.Command(synodBinary(t), "cluster", "broadcast/total-order", "--nodes", "3", "--tls", "--data", data)
+	var out strings.Builder
+	var mu sync.Mutex
+	w := &lockedWriter{mu: &mu, w: &out}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	re := regexp.MustCompile(`synod request (--to \S+ --tls-ca \S+ --tls-cert \S+ --tls-key \S+)`)
+	var args []string
+	deadline := time.Now().Add(10 * time.Second)
+	for args == nil {
+		mu.Lock()
+		m := re.FindStringSubmatch(out.String())
+		mu.Unlock()
+		if m != nil {
+			args = strings.Fields(m[1])
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no request hint in the output:\n%s", out.String())
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var reply string
+	var err error
+	for time.Now().Before(deadline) { // the nodes may still be connecting
+		if reply, err = synod(append([]string{"request"}, append(args, "broadcast.Multicast", `{"Payload":"tls"}`)...)...); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || !strings.Contains(reply, `"Payload":"tls"`) {
+		t.Fatalf("request over TLS: %v %s", err, reply)
+	}
+	_, err = synod("request", args[0], args[1], "--timeout", "1s", "broadcast.Multicast", `{"Payload":"plain"}`)
+	if err == nil || !strings.Contains(err.Error(), "pass --tls-ca") {
+		t.Fatalf("a plaintext client was not refused with a hint: %v", err)
+	}
+}

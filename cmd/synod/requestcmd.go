@@ -41,6 +41,9 @@ func newRequestCmd() *cobra.Command {
 			}
 			client, err := live.DialClient(to, tlsFiles, timeout)
 			if err != nil {
+				if tlsFiles == nil {
+					return fmt.Errorf("%w (if the cluster runs with TLS, pass --tls-ca, --tls-cert and --tls-key)", err)
+				}
 				return err
 			}
 			defer client.Close()
