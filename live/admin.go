@@ -187,19 +187,29 @@ func (a *admin) heal(w http.ResponseWriter, r *http.Request) {
 	a.faults(w, r)
 }
 
-func (a *admin) delay(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.form(w, r, "peers", "d")
+// linkSetting parses the peers and the one required value of a link
+// setting (delay, loss); on bad input it answers 400 itself and reports false.
+func (a *admin) linkSetting(w http.ResponseWriter, r *http.Request, name, want string) ([]node.ID, string, bool) {
+	form, ok := a.form(w, r, "peers", name)
 	if !ok {
-		return
+		return nil, "", false
 	}
 	peers, err := a.peers(form, true)
 	if err != nil {
 		badRequest(w, err)
-		return
+		return nil, "", false
 	}
-	s, given := form["d"]
+	s, given := form[name]
 	if !given {
-		badRequest(w, errors.New("missing d: want a duration like 50ms"))
+		badRequest(w, fmt.Errorf("missing %s: want %s", name, want))
+		return nil, "", false
+	}
+	return peers, s, true
+}
+
+func (a *admin) delay(w http.ResponseWriter, r *http.Request) {
+	peers, s, ok := a.linkSetting(w, r, "d", "a duration like 50ms")
+	if !ok {
 		return
 	}
 	d, err := time.ParseDuration(s)
@@ -213,18 +223,8 @@ func (a *admin) delay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *admin) loss(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.form(w, r, "peers", "p")
+	peers, s, ok := a.linkSetting(w, r, "p", "a probability between 0 and 1")
 	if !ok {
-		return
-	}
-	peers, err := a.peers(form, true)
-	if err != nil {
-		badRequest(w, err)
-		return
-	}
-	s, given := form["p"]
-	if !given {
-		badRequest(w, errors.New("missing p: want a probability between 0 and 1"))
 		return
 	}
 	p, err := strconv.ParseFloat(s, 64)
