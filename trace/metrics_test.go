@@ -117,3 +117,18 @@ func BenchmarkMetricsRecord(b *testing.B) {
 		m.Record(&events[i%len(events)])
 	}
 }
+
+func TestCostString(t *testing.T) {
+	for _, c := range []struct {
+		m    Cost
+		want string
+	}{
+		{Cost{Value: 8}, "8"},
+		{Cost{Value: 2.5, Unit: "ms"}, "2.5 ms"},
+		{Cost{Value: 1.0 / 3, Unit: "rounds"}, "0.3333 rounds"},
+	} {
+		if got := c.m.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.m, got, c.want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type algorithm struct {
 	Check func(t *trace.Trace) []trace.Check
 	// Textbook is the cost the literature gives, for the summary.
 	Textbook func(n int) textbook
+	// Costs, if set, are further costs measured on a run beside their
+	// textbook figures (entry delay, detection time, rounds...).
+	Costs func(t *trace.Trace, n int) []trace.Cost
 }
 
 // maxClockNodes is the largest group that gets ground-truth vector clocks.

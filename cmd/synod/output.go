@@ -65,6 +65,11 @@ func printRun(w io.Writer, spec *runSpec, r *runResult) {
 	if m.LastRound > 0 {
 		fmt.Fprintf(tw, "rounds to completion\t%d\t\n", m.LastRound)
 	}
+	if a.Costs != nil && r.trace != nil {
+		for _, c := range a.Costs(r.trace, spec.nodes) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c, c.Textbook)
+		}
+	}
 	tw.Flush()
 }
 
