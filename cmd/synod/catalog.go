@@ -68,8 +68,14 @@ func (a *algorithm) variantNames() []string {
 
 func (a *algorithm) registry() *node.Registry { return node.NewRegistry(a.Messages...) }
 
-// catalog lists every algorithm synod can simulate, by name.
-var catalog = []*algorithm{
+// catalog lists every algorithm synod can run: the core algorithms below and
+// each family's own list (one line per family).
+var catalog = slices.Concat(
+	coreCatalog,
+)
+
+// coreCatalog lists the first algorithms: logical clocks and broadcast.
+var coreCatalog = []*algorithm{
 	{
 		Name:     "clock/lamport",
 		Summary:  "Lamport's logical clock (1978): random local events and sends; checks a→b ⇒ L(a) < L(b)",
