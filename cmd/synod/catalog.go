@@ -19,6 +19,9 @@ import (
 type algorithm struct {
 	Name    string // family/algorithm
 	Summary string // one line for `synod list`
+	// FaultModel says what the algorithm assumes and tolerates, in a few
+	// words, for `synod report` ("reliable FIFO links, no crashes").
+	FaultModel string
 	// Nodes and Length are the defaults for --nodes and --time.
 	Nodes  int
 	Length time.Duration
@@ -77,11 +80,12 @@ var catalog = slices.Concat(
 // coreCatalog lists the first algorithms: logical clocks and broadcast.
 var coreCatalog = []*algorithm{
 	{
-		Name:     "clock/lamport",
-		Summary:  "Lamport's logical clock (1978): random local events and sends; checks a→b ⇒ L(a) < L(b)",
-		Nodes:    4,
-		Length:   10 * time.Second,
-		Messages: clock.Messages(),
+		Name:       "clock/lamport",
+		FaultModel: "any network; clock synced across crash-restart",
+		Summary:    "Lamport's logical clock (1978): random local events and sends; checks a→b ⇒ L(a) < L(b)",
+		Nodes:      4,
+		Length:     10 * time.Second,
+		Messages:   clock.Messages(),
 		Variants: []variant{
 			{"no-max", "on receive, tick without taking the max with the message's timestamp"},
 			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
@@ -96,11 +100,12 @@ var coreCatalog = []*algorithm{
 		Textbook:    func(n int) textbook { return textbook{Note: "one timestamp (8 bytes) per message"} },
 	},
 	{
-		Name:     "clock/vector",
-		Summary:  "Vector clocks (Fidge, Mattern 1988): random local events and sends; checks a→b ⇔ V(a) < V(b)",
-		Nodes:    4,
-		Length:   10 * time.Second,
-		Messages: clock.Messages(),
+		Name:       "clock/vector",
+		FaultModel: "any network; clock synced across crash-restart",
+		Summary:    "Vector clocks (Fidge, Mattern 1988): random local events and sends; checks a→b ⇔ V(a) < V(b)",
+		Nodes:      4,
+		Length:     10 * time.Second,
+		Messages:   clock.Messages(),
 		Variants: []variant{
 			{"no-merge", "on receive, tick the own entry without merging the message's vector"},
 			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
@@ -115,13 +120,14 @@ var coreCatalog = []*algorithm{
 		Textbook:    func(n int) textbook { return textbook{Note: fmt.Sprintf("N = %d counters per message", n)} },
 	},
 	{
-		Name:     "broadcast/total-order",
-		Summary:  "Lamport's totally ordered multicast: timestamped, queued by (ts, sender), delivered when all have acknowledged",
-		Nodes:    4,
-		Length:   5 * time.Second,
-		Ops:      100,
-		Messages: broadcast.TotalOrderMessages(),
-		Variants: []variant{{"early-deliver", "deliver the head of the queue without waiting for every acknowledgement"}},
+		Name:       "broadcast/total-order",
+		FaultModel: "reliable FIFO links, no crashes",
+		Summary:    "Lamport's totally ordered multicast: timestamped, queued by (ts, sender), delivered when all have acknowledged",
+		Nodes:      4,
+		Length:     5 * time.Second,
+		Ops:        100,
+		Messages:   broadcast.TotalOrderMessages(),
+		Variants:   []variant{{"early-deliver", "deliver the head of the queue without waiting for every acknowledgement"}},
 		New: func(v string) node.Factory {
 			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
 			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
@@ -133,13 +139,14 @@ var coreCatalog = []*algorithm{
 		},
 	},
 	{
-		Name:     "broadcast/gossip",
-		Summary:  "Push rumor mongering (Demers et al. 1987): each newly infected process pushes to ⌈ln N⌉+3 random peers",
-		Nodes:    50,
-		Length:   10 * time.Second,
-		Ops:      1,
-		Messages: broadcast.GossipMessages(),
-		Variants: []variant{{"fanout-1", "push to a single peer: the epidemic dies out"}},
+		Name:       "broadcast/gossip",
+		FaultModel: "reliable links; coverage with high probability",
+		Summary:    "Push rumor mongering (Demers et al. 1987): each newly infected process pushes to ⌈ln N⌉+3 random peers",
+		Nodes:      50,
+		Length:     10 * time.Second,
+		Ops:        1,
+		Messages:   broadcast.GossipMessages(),
+		Variants:   []variant{{"fanout-1", "push to a single peer: the epidemic dies out"}},
 		New: func(v string) node.Factory {
 			cfg := broadcast.GossipConfig{Broken: v == "fanout-1"}
 			return func(node.ID) node.Process { return broadcast.NewGossip(cfg) }
