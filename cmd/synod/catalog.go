@@ -47,6 +47,11 @@ type algorithm struct {
 	// Costs, if set, are further costs measured on a run beside their
 	// textbook figures (entry delay, detection time, rounds...).
 	Costs func(t *trace.Trace, n int) []trace.Cost
+	// Faults, if set, are default clock faults (skew/drift per node) for a
+	// group of n, applied when the user gives none of their own (no --skew,
+	// no --drift, no skew or drift action in --schedule): clock
+	// synchronization means nothing on perfect clocks.
+	Faults func(n int) []sim.Scheduled
 }
 
 // maxClockNodes is the largest group that gets ground-truth vector clocks.

@@ -44,6 +44,9 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 	cfg.Seed = seed
 	cfg.New = spec.alg.New(spec.variant)
 	cfg.Registry = spec.alg.registry()
+	if spec.alg.Faults != nil && !hasClockFaults(&cfg) {
+		cfg.Schedule = append(spec.alg.Faults(spec.nodes), cfg.Schedule...)
+	}
 	m := &trace.Metrics{}
 	cfg.Recorders = append([]trace.Recorder{m}, cfg.Recorders...)
 	if cfg.MaxSteps == 0 {
@@ -69,6 +72,21 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 		res.trace = t
 	}
 	return res
+}
+
+// hasClockFaults reports whether cfg already sets clock offsets or drift,
+// randomly (--skew, --drift, --nemesis clock) or on a schedule; if not, an
+// algorithm's default clock faults (algorithm.Faults) apply.
+func hasClockFaults(cfg *sim.Config) bool {
+	if cfg.Nemesis.Skew != 0 || cfg.Nemesis.Drift != 0 {
+		return true
+	}
+	for _, e := range cfg.Schedule {
+		if e.Action.Kind == sim.ActSkew || e.Action.Kind == sim.ActDrift {
+			return true
+		}
+	}
+	return false
 }
 
 // sweep runs seeds first..first+k-1 on every core, calling progress after
