@@ -1,0 +1,143 @@
+package mutex
+
+import (
+	"time"
+
+	"github.com/synod-dev/synod/trace"
+)
+
+// EntryStats are the measured costs of the critical-section entries of a
+// run, the figures the textbooks give per entry.
+type EntryStats struct {
+	// Entries counts the EnterCS events; Messages counts every message sent
+	// in the run.
+	Entries, Messages int
+	// Delay is the mean time from the arrival of an Acquire request to its
+	// entry, waiting for other processes included.
+	Delay time.Duration
+	// Uncontended counts the entries during whose wait no other request was
+	// outstanding anywhere (from its arrival to its ExitCS): the entries the
+	// textbooks' "delay before entry" describes. UncontendedDelay is their
+	// mean delay.
+	Uncontended      int
+	UncontendedDelay time.Duration
+	// Hops is the mean number of message delays an uncontended entry took:
+	// the longest chain of messages from the request's arrival to the entry
+	// (for the token ring, the token's passes from one process to the next).
+	Hops float64
+}
+
+// MessagesPerEntry is Messages / Entries, or 0 without entries.
+func (s EntryStats) MessagesPerEntry() float64 {
+	if s.Entries == 0 {
+		return 0
+	}
+	return float64(s.Messages) / float64(s.Entries)
+}
+
+// Measure measures the entries of a run of a permission-based algorithm
+// (central, Ricart–Agrawala, Lamport, voting), counting an uncontended
+// entry's message delays as the longest causal chain of messages from the
+// request's arrival to the entry: two for a round trip.
+func Measure(t *trace.Trace) EntryStats {
+	return readRun(t).measure(causalHops)
+}
+
+// hopCounter counts the message delays between two trace indexes: a request's
+// arrival at process index `from` and its entry at index `to`.
+type hopCounter func(r *run, from, to int) int
+
+func (r *run) measure(hops hopCounter) EntryStats {
+	s := EntryStats{Entries: len(r.entries)}
+	for i := range r.t.Events {
+		if r.t.Events[i].Kind == trace.Send {
+			s.Messages++
+		}
+	}
+	var delay, quiet time.Duration
+	var hopSum, entered int
+	for _, q := range r.requests {
+		if q.enter < 0 {
+			continue
+		}
+		entered++
+		d := r.ev(q.enter).Time - r.ev(q.at).Time
+		delay += d
+		if !r.uncontended(q) {
+			continue
+		}
+		s.Uncontended++
+		quiet += d
+		hopSum += hops(r, q.at, q.enter)
+	}
+	if entered > 0 {
+		s.Delay = delay / time.Duration(entered)
+	}
+	if s.Uncontended > 0 {
+		s.UncontendedDelay = quiet / time.Duration(s.Uncontended)
+		s.Hops = float64(hopSum) / float64(s.Uncontended)
+	}
+	return s
+}
+
+// end is the index at which a request stopped being outstanding: its exit,
+// the crash that ended it, or the end of the trace.
+func (r *run) end(q *request) int {
+	switch {
+	case q.exit >= 0:
+		return q.exit
+	case q.crash >= 0:
+		return q.crash
+	}
+	return len(r.t.Events)
+}
+
+// uncontended reports whether no other request was outstanding at any time
+// between q's arrival and its entry.
+func (r *run) uncontended(q *request) bool {
+	for _, o := range r.requests {
+		if o != q && o.at < q.enter && r.end(o) > q.at {
+			return false
+		}
+	}
+	return true
+}
+
+// causalHops is the length of the longest chain of messages that starts at
+// the process of event from, after from, and ends at the process of event
+// to, no later than to.
+func causalHops(r *run, from, to int) int {
+	depth := map[int]int{int(r.ev(from).Node): 0} // per process: longest chain so far
+	inFlight := map[uint64]int{}                  // per message: the chain it extends
+	for i := from + 1; i <= to; i++ {
+		e := r.ev(i)
+		switch e.Kind {
+		case trace.Send:
+			if d, ok := depth[int(e.Node)]; ok {
+				inFlight[e.MsgID] = d
+			}
+		case trace.Deliver:
+			if d, ok := inFlight[e.MsgID]; ok {
+				depth[int(e.Node)] = max(depth[int(e.Node)], d+1)
+			}
+		}
+	}
+	return depth[int(r.ev(to).Node)]
+}
+
+// costs turns the statistics into the catalog's cost lines, with the
+// textbook's figure for the message delays of an uncontended entry.
+func (s EntryStats) costs(textbookDelays string) []trace.Cost {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return []trace.Cost{
+		{Name: "entry delay (mean)", Value: ms(s.Delay), Unit: "ms"},
+		{Name: "entry delay, uncontended (mean)", Value: ms(s.UncontendedDelay), Unit: "ms"},
+		{Name: "message delays to enter, uncontended", Value: s.Hops, Textbook: textbookDelays},
+	}
+}
+
+// CentralCosts measures a run of the centralized algorithm beside the
+// textbook: two message delays to enter (REQUEST, GRANT).
+func CentralCosts(t *trace.Trace, n int) []trace.Cost {
+	return Measure(t).costs("2 (REQUEST, GRANT)")
+}

@@ -1,0 +1,42 @@
+package mutex
+
+import "testing"
+
+// The coordinator's side of van Steen & Tanenbaum's Fig. 5.14: n1 asks and
+// is granted at once; n2 asks and gets no answer while n1 holds the section;
+// n1 releases and the coordinator grants to n2.
+func TestCentralCoordinatorWalkthrough(t *testing.T) {
+	walk(t, NewCentral(CentralConfig{}), newFakeEnv(0, 3), []step{
+		{"(a) n1 asks, nobody holds: GRANT", recv(1, centralRequest{Seq: 1}), "send n1 centralGrant{Seq:1}"},
+		{"(b) n2 asks while n1 holds: queued, no reply", recv(2, centralRequest{Seq: 1}), ""},
+		{"a duplicate of n2's request is ignored", recv(2, centralRequest{Seq: 1}), ""},
+		{"a release from a non-holder changes nothing", recv(2, centralRelease{Seq: 1}), ""},
+		{"(c) n1 releases: GRANT to the head of the queue", recv(1, centralRelease{Seq: 1}), "send n2 centralGrant{Seq:1}"},
+		{"n1 asks again: queued behind n2", recv(1, centralRequest{Seq: 2}), ""},
+		{"n2 releases: n1's second request is granted", recv(2, centralRelease{Seq: 1}), "send n1 centralGrant{Seq:2}"},
+	})
+}
+
+// The broken coordinator grants the second request without waiting.
+func TestCentralGrantEarlyWalkthrough(t *testing.T) {
+	walk(t, NewCentral(CentralConfig{GrantEarly: true}), newFakeEnv(0, 3), []step{
+		{"n1 asks: GRANT", recv(1, centralRequest{Seq: 1}), "send n1 centralGrant{Seq:1}"},
+		{"n2 asks while n1 holds: GRANT anyway", recv(2, centralRequest{Seq: 1}), "send n2 centralGrant{Seq:1}"},
+	})
+}
+
+// The client's side: one request at a time, in order; a grant that answers
+// no outstanding request is handed straight back.
+func TestCentralClientWalkthrough(t *testing.T) {
+	walk(t, NewCentral(CentralConfig{}), newFakeEnv(1, 3), []step{
+		{"Acquire: REQUEST to the coordinator", acquire(7), "send n0 centralRequest{Seq:1}"},
+		{"a second Acquire waits its turn", acquire(8), ""},
+		{"GRANT: enter", recv(0, centralGrant{Seq: 1}), "emit EnterCS{Request:7 TS:1}; timer leaveCS{Request:7}"},
+		{"a duplicate GRANT is ignored", recv(0, centralGrant{Seq: 1}), ""},
+		{"hold over: exit, reply, RELEASE, ask for the next", fire(leaveCS{Request: 7}),
+			"emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; send n0 centralRelease{Seq:1}; send n0 centralRequest{Seq:2}"},
+		{"a stray GRANT is released at once", recv(0, centralGrant{Seq: 9}), "send n0 centralRelease{Seq:9}"},
+		{"GRANT for the second request", recv(0, centralGrant{Seq: 2}), "emit EnterCS{Request:8 TS:2}; timer leaveCS{Request:8}"},
+		{"a stale hold timer is ignored", fire(leaveCS{Request: 7}), ""},
+	})
+}
