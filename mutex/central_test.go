@@ -2,6 +2,7 @@ package mutex_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,12 +55,16 @@ func TestCentralCoordinatorCrashBlocks(t *testing.T) {
 
 // A coordinator that restarts has forgotten its queue and the holder: the
 // queued requests are never granted, and the next request may be granted
-// while the old holder is still inside. Over 20 seeds with three restarts
-// each, both happen.
+// while the old holder is still inside. Over 20 seeds with a restart every
+// 100 ms of the busy part of the run, both happen.
 func TestCentralCoordinatorRestartForgets(t *testing.T) {
+	var restarts []string
+	for at := 100 * time.Millisecond; at < time.Second; at += 100 * time.Millisecond {
+		restarts = append(restarts, fmt.Sprintf("%v crash n0; %v restart n0", at, at+time.Millisecond))
+	}
 	failed := map[string]int{}
 	for seed := uint64(1); seed <= 20; seed++ {
-		sc := scenario{algo: central, seed: seed, schedule: "200ms crash n0; 201ms restart n0; 400ms crash n0; 401ms restart n0; 600ms crash n0; 601ms restart n0"}
+		sc := scenario{algo: central, seed: seed, schedule: strings.Join(restarts, "; ")}
 		v := verdicts(central.check(sc.run(t)))
 		for _, p := range []string{mutex.PropMutualExclusion, mutex.PropLiveness} {
 			if c := v[p]; !c.OK {
@@ -70,7 +75,7 @@ func TestCentralCoordinatorRestartForgets(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("in 20 runs: %v", failed)
+	t.Logf("violations in 20 runs: %v", failed)
 	if failed[mutex.PropMutualExclusion] == 0 || failed[mutex.PropLiveness] == 0 {
 		t.Errorf("coordinator restarts broke %v in 20 runs; want both mutual exclusion and liveness broken at least once", failed)
 	}

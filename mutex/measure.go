@@ -141,3 +141,9 @@ func (s EntryStats) costs(textbookDelays string) []trace.Cost {
 func CentralCosts(t *trace.Trace, n int) []trace.Cost {
 	return Measure(t).costs("2 (REQUEST, GRANT)")
 }
+
+// RicartAgrawalaCosts measures a run of Ricart–Agrawala beside the
+// textbook: one round trip (REQUEST, REPLY) to enter.
+func RicartAgrawalaCosts(t *trace.Trace, n int) []trace.Cost {
+	return Measure(t).costs("2 (REQUEST, REPLY: one round trip)")
+}

@@ -53,8 +53,10 @@ type HoldTime struct {
 }
 
 // DefaultHold is the hold time used when a configuration leaves it zero:
-// 1 to 5 ms, about one message delay on the simulator's default network.
-var DefaultHold = HoldTime{Min: 1 * time.Millisecond, Max: 5 * time.Millisecond}
+// 2 to 10 ms, up to two round trips on the simulator's default network
+// (1–5 ms per message), so that requests often arrive while the section is
+// held — the case every algorithm must get right.
+var DefaultHold = HoldTime{Min: 2 * time.Millisecond, Max: 10 * time.Millisecond}
 
 // orDefault returns h, or DefaultHold if h is zero.
 func (h HoldTime) orDefault() HoldTime {

@@ -40,3 +40,39 @@ func TestCentralClientWalkthrough(t *testing.T) {
 		{"a stale hold timer is ignored", fire(leaveCS{Request: 7}), ""},
 	})
 }
+
+// Ricart & Agrawala's rule for concurrent requests: n1 and n2 ask at once
+// with the same sequence number; n1, the smaller id, has priority, so n2
+// replies to n1 at once and n1 defers its reply to n2 until it leaves.
+func TestRicartAgrawalaWalkthrough(t *testing.T) {
+	n1 := NewRicartAgrawala(RicartAgrawalaConfig{})
+	env1 := newFakeEnv(1, 3)
+	walk(t, n1, env1, []step{
+		{"Acquire: REQUEST(1) to the others", acquire(7), "send n0 raRequest{SequenceNumber:1}; send n2 raRequest{SequenceNumber:1}"},
+		{"n2's REQUEST(1): same number, larger id: defer", recv(2, raRequest{SequenceNumber: 1}), ""},
+		{"n0 replies", recv(0, raReply{SequenceNumber: 1}), ""},
+		{"a duplicate of n0's reply does not count twice", recv(0, raReply{SequenceNumber: 1}), ""},
+		{"n2 replies: all replied, enter", recv(2, raReply{SequenceNumber: 1}), "emit EnterCS{Request:7 TS:1}; timer leaveCS{Request:7}"},
+		{"n0's REQUEST(2) while inside: defer", recv(0, raRequest{SequenceNumber: 2}), ""},
+		{"leave: the deferred replies go out", fire(leaveCS{Request: 7}),
+			"emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; send n0 raReply{SequenceNumber:2}; send n2 raReply{SequenceNumber:1}"},
+		{"idle: a REQUEST is answered at once", recv(2, raRequest{SequenceNumber: 3}), "send n2 raReply{SequenceNumber:3}"},
+		{"the next request is numbered above everything seen", acquire(8), "send n0 raRequest{SequenceNumber:4}; send n2 raRequest{SequenceNumber:4}"},
+		{"a REQUEST with a smaller number has priority: reply", recv(0, raRequest{SequenceNumber: 3}), "send n0 raReply{SequenceNumber:3}"},
+	})
+
+	n2 := NewRicartAgrawala(RicartAgrawalaConfig{})
+	walk(t, n2, newFakeEnv(2, 3), []step{
+		{"Acquire: REQUEST(1)", acquire(9), "send n0 raRequest{SequenceNumber:1}; send n1 raRequest{SequenceNumber:1}"},
+		{"n1's REQUEST(1): same number, smaller id: reply", recv(1, raRequest{SequenceNumber: 1}), "send n1 raReply{SequenceNumber:1}"},
+	})
+}
+
+// The broken variant answers while inside.
+func TestRicartAgrawalaReplyInCSWalkthrough(t *testing.T) {
+	walk(t, NewRicartAgrawala(RicartAgrawalaConfig{ReplyInCS: true}), newFakeEnv(1, 2), []step{
+		{"Acquire", acquire(7), "send n0 raRequest{SequenceNumber:1}"},
+		{"reply: enter", recv(0, raReply{SequenceNumber: 1}), "emit EnterCS{Request:7 TS:1}; timer leaveCS{Request:7}"},
+		{"n0's REQUEST while inside: answered at once", recv(0, raRequest{SequenceNumber: 2}), "send n0 raReply{SequenceNumber:2}"},
+	})
+}

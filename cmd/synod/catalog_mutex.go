@@ -36,5 +36,25 @@ func mutexCatalog() []*algorithm {
 			},
 			Costs: mutex.CentralCosts,
 		},
+		{
+			Name:       "mutex/ricart-agrawala",
+			Summary:    "Ricart–Agrawala (1981): timestamped REQUEST to all, REPLY unless inside or asking with a smaller (timestamp, id)",
+			FaultModel: "reliable links, no crashes: one dead process blocks every entry",
+			Nodes:      5,
+			Length:     2 * time.Second,
+			Ops:        40,
+			Messages:   mutex.RicartAgrawalaMessages(),
+			Variants:   []variant{{"reply-in-cs", "answer a REQUEST at once while inside the critical section, instead of deferring the REPLY"}},
+			New: func(v string) node.Factory {
+				cfg := mutex.RicartAgrawalaConfig{ReplyInCS: v == "reply-in-cs"}
+				return func(node.ID) node.Process { return mutex.NewRicartAgrawala(cfg) }
+			},
+			Workload: mutexWorkload,
+			Check:    mutex.CheckRicartAgrawala,
+			Textbook: func(n int) textbook {
+				return textbook{PerOp: mutex.TextbookRicartAgrawalaMessages(n), Formula: "2(N−1)"}
+			},
+			Costs: mutex.RicartAgrawalaCosts,
+		},
 	}
 }
