@@ -1,0 +1,51 @@
+package clocksync
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/synod-dev/synod/node"
+)
+
+// Driver is the part of a runtime that a workload needs: a way to submit a
+// request at a given time and the membership. *sim.Sim implements it;
+// defining it here keeps this package free of any runtime import.
+type Driver interface {
+	// Request submits op to process to at time at and returns its ID.
+	Request(at time.Duration, to node.ID, op any) node.RequestID
+	// Group is the membership.
+	Group() []node.ID
+	// Rand is the workload's random source.
+	Rand() *rand.Rand
+}
+
+// SampleWorkload asks every process for a Reading at the given number of
+// instants, evenly spread over a run of length until (the last one at
+// until): an observer reading every clock at the same true time, as the RBS
+// authors did with a pulse all their receivers saw.
+func SampleWorkload(d Driver, instants int, until time.Duration) {
+	if instants <= 0 {
+		return
+	}
+	every := until / time.Duration(instants)
+	for k := 1; k <= instants; k++ {
+		for _, id := range d.Group() {
+			d.Request(time.Duration(k)*every, id, Sample{})
+		}
+	}
+}
+
+// DefaultClock is the clock the demonstrations give node id: n0 keeps true
+// time; every other node is off by up to ±50 ms and drifts by up to ±90 ppm
+// (within DefaultMaxDrift), in a fixed pattern so that a run is reproducible
+// from its seed alone. The catalog applies these unless the user sets clocks
+// of their own.
+func DefaultClock(id node.ID) (offset time.Duration, drift float64) {
+	if id <= 0 {
+		return 0, 0
+	}
+	i := int64(id)
+	offset = time.Duration((i*29)%101-50) * time.Millisecond
+	drift = float64((i*7)%19-9) * 1e-5
+	return offset, drift
+}

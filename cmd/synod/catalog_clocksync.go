@@ -1,0 +1,72 @@
+package main
+
+import (
+	"time"
+
+	"github.com/synod-dev/synod/clocksync"
+	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/sim"
+	"github.com/synod-dev/synod/trace"
+)
+
+// clocksyncCatalog lists the physical clock synchronization algorithms. They
+// run on skewed, drifting clocks (clocksyncFaults) unless the user sets
+// clocks of their own, and are read by an observer (clocksync.Sample) --ops
+// times over the run, every process at the same instant.
+func clocksyncCatalog() []*algorithm {
+	opts := clocksync.CheckOptions{Epoch: sim.Epoch}
+	check := func(t *trace.Trace) []trace.Check { return clocksync.Check(t, opts) }
+	sample := func(s *sim.Sim, ops int, length time.Duration) { clocksync.SampleWorkload(s, ops, length) }
+	// An operation is one clock Sample, not a synchronization: the
+	// messages per round are among the costs.
+	noPerOp := func(int) textbook { return textbook{} }
+	stepBackward := variant{"step-backward", "apply negative corrections at once instead of slewing them: the clock runs backward"}
+	return []*algorithm{
+		{
+			Name:       "clocksync/cristian",
+			Summary:    "Cristian's remote clock reading (1989): clients poll the time server n0, keep the shortest round trip, slew to T + RTT/2 (±RTT/2)" + defaultClocks,
+			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (clients sync while n0 is reachable)",
+			Nodes:      5,
+			Length:     10 * time.Second,
+			Ops:        100,
+			Messages:   clocksync.CristianMessages(),
+			Variants: []variant{
+				{"no-half-rtt", "set the clock to the server's T as it arrives, without adding RTT/2, but claim ±RTT/2"},
+				stepBackward,
+			},
+			New: func(v string) node.Factory {
+				cfg := clocksync.CristianConfig{NoHalfRTT: v == "no-half-rtt"}
+				cfg.StepBackward = v == stepBackward.Name
+				return func(node.ID) node.Process { return clocksync.NewCristian(cfg) }
+			},
+			Workload: sample,
+			Check:    check,
+			Textbook: noPerOp,
+			Costs: func(t *trace.Trace, n int) []trace.Cost {
+				return clocksync.CristianCosts(t, clocksync.CristianConfig{}, opts)
+			},
+			Faults: clocksyncFaults,
+		},
+	}
+}
+
+// defaultClocks ends each summary, since the run's description does not
+// show the default clock faults.
+const defaultClocks = "; clocks: n0 true, the others off by up to ±50 ms, drifting up to ±90 ppm"
+
+// clocksyncFaults are the default clocks of the clock synchronization
+// algorithms (clocksync.DefaultClock): n0 keeps true time, the others are
+// off by up to ±50 ms and drift by up to ±90 ppm.
+func clocksyncFaults(n int) []sim.Scheduled {
+	var s []sim.Scheduled
+	for i := range n {
+		off, drift := clocksync.DefaultClock(node.ID(i))
+		if off != 0 {
+			s = append(s, sim.Scheduled{Action: sim.Skew(node.ID(i), off)})
+		}
+		if drift != 0 {
+			s = append(s, sim.Scheduled{Action: sim.Drift(node.ID(i), drift)})
+		}
+	}
+	return s
+}
