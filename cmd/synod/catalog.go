@@ -80,6 +80,7 @@ func (a *algorithm) registry() *node.Registry { return node.NewRegistry(a.Messag
 // each family's own list (one line per family).
 var catalog = slices.Concat(
 	coreCatalog,
+	clocksyncCatalog(),
 	detectorCatalog(),
 	mutexCatalog(),
 )
