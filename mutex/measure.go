@@ -1,6 +1,8 @@
 package mutex
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/synod-dev/synod/trace"
@@ -41,6 +43,16 @@ func (s EntryStats) MessagesPerEntry() float64 {
 // request's arrival to the entry: two for a round trip.
 func Measure(t *trace.Trace) EntryStats {
 	return readRun(t).measure(causalHops)
+}
+
+// MeasureTokenRing measures the entries of a run of the token ring, counting
+// an uncontended entry's message delays as the number of times the token was
+// passed on (a first send of a new pass) while the request waited: 0 to N−1,
+// the textbook's count (a pass already in flight when the request arrives
+// is not counted). The token does not move because of the request, so no
+// causal chain leads from the request to the entry.
+func MeasureTokenRing(t *trace.Trace) EntryStats {
+	return readRun(t).measure(tokenHops(tokenMoves(t)))
 }
 
 // hopCounter counts the message delays between two trace indexes: a request's
@@ -125,6 +137,31 @@ func causalHops(r *run, from, to int) int {
 	return depth[int(r.ev(to).Node)]
 }
 
+// tokenMoves lists the trace indexes at which the token was passed on: the
+// first sends of a token with a sequence number higher than any before
+// (retransmissions repeat the number).
+func tokenMoves(t *trace.Trace) []int {
+	var moves []int
+	var highest uint64
+	for i := range t.Events {
+		e := &t.Events[i]
+		if m, ok := e.Value.(token); ok && e.Kind == trace.Send && m.Seq > highest {
+			highest = m.Seq
+			moves = append(moves, i)
+		}
+	}
+	return moves
+}
+
+// tokenHops counts the token's moves between two trace indexes.
+func tokenHops(moves []int) hopCounter {
+	return func(r *run, from, to int) int {
+		lo, _ := slices.BinarySearch(moves, from+1)
+		hi, _ := slices.BinarySearch(moves, to+1)
+		return hi - lo
+	}
+}
+
 // costs turns the statistics into the catalog's cost lines, with the
 // textbook's figure for the message delays of an uncontended entry.
 func (s EntryStats) costs(textbookDelays string) []trace.Cost {
@@ -146,4 +183,24 @@ func CentralCosts(t *trace.Trace, n int) []trace.Cost {
 // textbook: one round trip (REQUEST, REPLY) to enter.
 func RicartAgrawalaCosts(t *trace.Trace, n int) []trace.Cost {
 	return Measure(t).costs("2 (REQUEST, REPLY: one round trip)")
+}
+
+// TokenRingCosts measures a run of the token ring beside the textbook: 0 to
+// N−1 message delays to enter, (N−1)/2 on average, and what the stubborn
+// links cost per pass of the token.
+func TokenRingCosts(t *trace.Trace, n int) []trace.Cost {
+	s := MeasureTokenRing(t)
+	moves := len(tokenMoves(t))
+	costs := s.costs(fmt.Sprintf("0 to N−1 = 0..%d, (N−1)/2 = %.3g on average", n-1, float64(n-1)/2))
+	perPass, perEntry := 0.0, 0.0
+	if moves > 0 {
+		perPass = float64(s.Messages) / float64(moves)
+	}
+	if s.Entries > 0 {
+		perEntry = float64(moves) / float64(s.Entries)
+	}
+	return append(costs,
+		trace.Cost{Name: "token passes per entry", Value: perEntry, Textbook: "1 to ∞ (N per rotation)"},
+		trace.Cost{Name: "messages per token pass", Value: perPass, Textbook: "1, or 2 with the stubborn link's acknowledgement"},
+	)
 }

@@ -1,6 +1,9 @@
 package mutex
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // The coordinator's side of van Steen & Tanenbaum's Fig. 5.14: n1 asks and
 // is granted at once; n2 asks and gets no answer while n1 holds the section;
@@ -75,4 +78,65 @@ func TestRicartAgrawalaReplyInCSWalkthrough(t *testing.T) {
 		{"reply: enter", recv(0, raReply{SequenceNumber: 1}), "emit EnterCS{Request:7 TS:1}; timer leaveCS{Request:7}"},
 		{"n0's REQUEST while inside: answered at once", recv(0, raRequest{SequenceNumber: 2}), "send n0 raReply{SequenceNumber:2}"},
 	})
+}
+
+// The token ring's stubborn link, pass by pass: n1 accepts the token,
+// acknowledges it, enters for its waiting request, passes the token on when
+// it leaves, and retransmits until its successor acknowledges; copies are
+// re-acknowledged and discarded.
+func TestTokenRingWalkthrough(t *testing.T) {
+	env := newFakeEnv(1, 3)
+	p := NewTokenRing(TokenRingConfig{})
+	walk(t, p, env, []step{
+		{"idle: the token is acknowledged and passed on", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"no acknowledgement yet: retransmit", fire(retransmit{Seq: 2}), "send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"a retransmitted copy of an old pass is re-acknowledged and discarded", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}"},
+		{"the acknowledgement stops the retransmissions", recv(2, tokenAck{Seq: 2}), ""},
+		{"a stale timer is ignored", fire(retransmit{Seq: 2}), ""},
+		{"a request waits for the token", acquire(7), ""},
+		{"the token's next visit: acknowledge and enter", recv(0, token{Seq: 4}), "send n0 tokenAck{Seq:4}; emit EnterCS{Request:7 TS:4}; timer leaveCS{Request:7}"},
+		{"leave, then pass", fire(leaveCS{Request: 7}), "emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; send n2 token{Seq:5}; timer retransmit{Seq:5}"},
+	})
+	// A restart picks the pass in flight up from storage.
+	q := NewTokenRing(TokenRingConfig{})
+	env.out = nil
+	q.Start(env)
+	if got, want := env.out, []string{"send n2 token{Seq:5}", "timer retransmit{Seq:5}"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after a restart: %q, want %q", got, want)
+	}
+}
+
+// The broken receiver knows a copy only while it has the token in hand; a
+// late copy becomes a second token.
+func TestTokenRingNoDedupWalkthrough(t *testing.T) {
+	walk(t, NewTokenRing(TokenRingConfig{NoDedup: true}), newFakeEnv(1, 3), []step{
+		{"the token", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"a copy while the pass is unacknowledged: discarded", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}"},
+		{"the pass is acknowledged", recv(2, tokenAck{Seq: 2}), ""},
+		{"a late copy: a second token", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+	})
+}
+
+// The first process creates the token at its first boot, and only then; a
+// process that restarts after a crash resends the pass it last synced,
+// whose copy its successor will discard if it already has it.
+func TestTokenRingStart(t *testing.T) {
+	env := newFakeEnv(0, 3)
+	p := NewTokenRing(TokenRingConfig{})
+	p.Start(env)
+	if got := fmt.Sprint(env.out); got != "[send n1 token{Seq:1} timer retransmit{Seq:1}]" {
+		t.Errorf("first boot of n0: %s", got)
+	}
+	p.Receive(env, 1, tokenAck{Seq: 1}) // not synced
+	env.store.Crash()
+	env.out = nil
+	NewTokenRing(TokenRingConfig{}).Start(env)
+	if got := fmt.Sprint(env.out); got != "[send n1 token{Seq:1} timer retransmit{Seq:1}]" {
+		t.Errorf("restart of n0 with the pass unacknowledged on disk: %s", got)
+	}
+	other := newFakeEnv(1, 3)
+	NewTokenRing(TokenRingConfig{}).Start(other)
+	if len(other.out) != 0 {
+		t.Errorf("first boot of n1: %q, want nothing", other.out)
+	}
 }

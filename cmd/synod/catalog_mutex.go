@@ -56,5 +56,25 @@ func mutexCatalog() []*algorithm {
 			},
 			Costs: mutex.RicartAgrawalaCosts,
 		},
+		{
+			Name:       "mutex/token-ring",
+			Summary:    "Token ring (Le Lann 1977): one token circulates n0→n1→…→n0 over stubborn links (retransmitted until acknowledged, deduplicated)",
+			FaultModel: "loss, duplication, partitions and crash-recovery (the token is synced); not a process that stays down",
+			Nodes:      5,
+			Length:     2 * time.Second,
+			Ops:        40,
+			Messages:   mutex.TokenRingMessages(),
+			Variants:   []variant{{"no-dedup", "no sequence numbers: a retransmitted copy that arrives after the token moved on is taken for a new token"}},
+			New: func(v string) node.Factory {
+				cfg := mutex.TokenRingConfig{NoDedup: v == "no-dedup"}
+				return func(node.ID) node.Process { return mutex.NewTokenRing(cfg) }
+			},
+			Workload: mutexWorkload,
+			Check:    mutex.CheckTokenRing,
+			// The textbook's 1 to ∞ messages per entry is among the costs, as
+			// token passes per entry.
+			Textbook: func(n int) textbook { return textbook{} },
+			Costs:    mutex.TokenRingCosts,
+		},
 	}
 }
