@@ -13,6 +13,8 @@ import (
 
 const ms = time.Millisecond
 
+var opts = clocksync.CheckOptions{Epoch: sim.Epoch}
+
 // ev is one event of a hand-written trace.
 type ev struct {
 	at   time.Duration

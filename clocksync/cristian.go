@@ -78,6 +78,12 @@ func (c CristianConfig) withDefaults() CristianConfig {
 	return c
 }
 
+// WarmUp is how long Cristian's algorithm takes to settle after a clock is
+// set under it (CheckOptions.WarmUp): two rounds.
+func (c CristianConfig) WarmUp() time.Duration {
+	return 2 * c.withDefaults().Period
+}
+
 // Cristian is one process of Cristian's algorithm, "remote clock reading"
 // (F. Cristian, "Probabilistic Clock Synchronization", Distributed Computing
 // 3(3), 1989, §3): a client P sends a request to the time server Q at time t

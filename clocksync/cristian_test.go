@@ -52,7 +52,7 @@ func runPair(t *testing.T, cfg clocksync.CristianConfig) (client, server []clock
 			client, server = append(client, r.Value), append(server, sr)
 		}
 	}
-	return client, server, clocksync.Check(tr, opts)
+	return client, server, clocksync.Check(tr, clocksync.CheckOptions{Epoch: sim.Epoch, WarmUp: cfg.WarmUp()})
 }
 
 func TestCristianWalkThrough(t *testing.T) {

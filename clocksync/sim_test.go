@@ -21,6 +21,12 @@ type algorithm struct {
 	messages []any
 	new      func(variant string) func(node.ID) node.Process
 	variants []string // the broken variants
+	warmUp   time.Duration
+}
+
+// opts are the checker's options for the algorithm's runs.
+func (a algorithm) opts() clocksync.CheckOptions {
+	return clocksync.CheckOptions{Epoch: sim.Epoch, WarmUp: a.warmUp}
 }
 
 var algorithms = []algorithm{
@@ -32,6 +38,17 @@ var algorithms = []algorithm{
 			return func(node.ID) node.Process { return clocksync.NewCristian(cfg) }
 		},
 		variants: []string{"no-half-rtt", "step-backward"},
+		warmUp:   clocksync.CristianConfig{}.WarmUp(),
+	},
+	{
+		name: "ntp", nodes: 5, messages: clocksync.NTPMessages(),
+		new: func(v string) func(node.ID) node.Process {
+			cfg := clocksync.NTPConfig{LatestSample: v == "latest-sample"}
+			cfg.StepBackward = v == "step-backward"
+			return func(node.ID) node.Process { return clocksync.NewNTP(cfg) }
+		},
+		variants: []string{"latest-sample", "step-backward"},
+		warmUp:   clocksync.NTPConfig{}.WarmUp(),
 	},
 }
 
@@ -108,8 +125,6 @@ func catalogReplay(alg, variant string, seed uint64) string {
 	return fmt.Sprintf("%s --seed %d", cmd, seed)
 }
 
-var opts = clocksync.CheckOptions{Epoch: sim.Epoch}
-
 func requireOK(t *testing.T, checks []trace.Check, replay string) {
 	t.Helper()
 	for _, c := range checks {
@@ -132,10 +147,11 @@ func TestCatalogRunsPass(t *testing.T) {
 		for seed := uint64(1); seed <= seeds; seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", alg.name, seed), func(t *testing.T) {
 				tr := scenario{alg: alg, seed: seed}.run(t)
-				requireOK(t, clocksync.Check(tr, opts), catalogReplay(alg.name, "", seed))
-				st := clocksync.Measure(tr, opts)
-				if st.Instants < samples*3/4 {
-					t.Errorf("only %d instants measured", st.Instants)
+				requireOK(t, clocksync.Check(tr, alg.opts()), catalogReplay(alg.name, "", seed))
+				st := clocksync.Measure(tr, alg.opts())
+				// Every sample instant after the warm-up has readings.
+				if want := int(samples * (runFor - alg.opts().WarmUp) / runFor); st.Instants < want {
+					t.Errorf("only %d instants measured, want %d", st.Instants, want)
 				}
 				if st.MaxRawSkew < 50*time.Millisecond || st.MaxSkew > 10*time.Millisecond {
 					t.Errorf("max skew %v, left alone %v: not synchronized\nreplay: %s", st.MaxSkew, st.MaxRawSkew, catalogReplay(alg.name, "", seed))
@@ -163,9 +179,9 @@ var networks = []struct {
 		Stop: runFor / 2,
 	}},
 	{name: "clock-faults", schedule: []sim.Scheduled{
-		{At: 3 * time.Second, Action: sim.Skew(1, 30*time.Millisecond)},
-		{At: 4 * time.Second, Action: sim.Drift(2, -8e-5)},
-		{At: 6 * time.Second, Action: sim.Skew(0, -20*time.Millisecond)},
+		{At: 2 * time.Second, Action: sim.Skew(1, 30*time.Millisecond)},
+		{At: 2500 * time.Millisecond, Action: sim.Drift(2, -8e-5)},
+		{At: 3 * time.Second, Action: sim.Skew(0, -20*time.Millisecond)},
 	}},
 }
 
@@ -183,8 +199,8 @@ func TestUnderFaults(t *testing.T) {
 			for seed := uint64(1); seed <= seeds; seed++ {
 				t.Run(fmt.Sprintf("%s/%s/seed=%d", alg.name, nw.name, seed), func(t *testing.T) {
 					tr := scenario{alg: alg, seed: seed, link: nw.link, nemesis: nw.nemesis, schedule: nw.schedule}.run(t)
-					requireOK(t, clocksync.Check(tr, opts), replay(t))
-					if st := clocksync.Measure(tr, opts); st.Instants < samples/4 {
+					requireOK(t, clocksync.Check(tr, alg.opts()), replay(t))
+					if st := clocksync.Measure(tr, alg.opts()); st.Instants < samples/4 {
 						t.Errorf("only %d instants measured: %+v\nreplay: %s", st.Instants, st, replay(t))
 					}
 				})
@@ -200,6 +216,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 	const within = 5 // seeds
 	property := map[string]string{
 		"no-half-rtt":   clocksync.PropBound,
+		"latest-sample": clocksync.PropBound,
 		"step-backward": clocksync.PropMonotonic,
 	}
 	for _, alg := range algorithms {
@@ -207,7 +224,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 			t.Run(alg.name+"/"+v, func(t *testing.T) {
 				for seed := uint64(1); seed <= within; seed++ {
 					tr := scenario{alg: alg, variant: v, seed: seed}.run(t)
-					for _, c := range clocksync.Check(tr, opts) {
+					for _, c := range clocksync.Check(tr, alg.opts()) {
 						if c.OK {
 							continue
 						}

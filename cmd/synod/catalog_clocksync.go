@@ -14,8 +14,14 @@ import (
 // clocks of their own, and are read by an observer (clocksync.Sample) --ops
 // times over the run, every process at the same instant.
 func clocksyncCatalog() []*algorithm {
-	opts := clocksync.CheckOptions{Epoch: sim.Epoch}
-	check := func(t *trace.Trace) []trace.Check { return clocksync.Check(t, opts) }
+	// opts are the checker's options for an algorithm that settles in warmUp.
+	opts := func(warmUp time.Duration) clocksync.CheckOptions {
+		return clocksync.CheckOptions{Epoch: sim.Epoch, WarmUp: warmUp}
+	}
+	check := func(o clocksync.CheckOptions) func(t *trace.Trace) []trace.Check {
+		return func(t *trace.Trace) []trace.Check { return clocksync.Check(t, o) }
+	}
+	cristian, ntp := opts(clocksync.CristianConfig{}.WarmUp()), opts(clocksync.NTPConfig{}.WarmUp())
 	sample := func(s *sim.Sim, ops int, length time.Duration) { clocksync.SampleWorkload(s, ops, length) }
 	// An operation is one clock Sample, not a synchronization: the
 	// messages per round are among the costs.
@@ -40,10 +46,35 @@ func clocksyncCatalog() []*algorithm {
 				return func(node.ID) node.Process { return clocksync.NewCristian(cfg) }
 			},
 			Workload: sample,
-			Check:    check,
+			Check:    check(cristian),
 			Textbook: noPerOp,
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
-				return clocksync.CristianCosts(t, clocksync.CristianConfig{}, opts)
+				return clocksync.CristianCosts(t, clocksync.CristianConfig{}, cristian)
+			},
+			Faults: clocksyncFaults,
+		},
+		{
+			Name:       "clocksync/ntp",
+			Summary:    "NTP's on-wire protocol (RFC 5905 §8, §10): offset θ and delay δ from four timestamps, the min-delay sample of the last 8, ±δ/2 from n0" + defaultClocks,
+			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (clients sync while n0 is reachable)",
+			Nodes:      5,
+			Length:     10 * time.Second,
+			Ops:        100,
+			Messages:   clocksync.NTPMessages(),
+			Variants: []variant{
+				{"latest-sample", "slew to the latest sample's θ instead of the filter's choice, but claim the filter's bound"},
+				stepBackward,
+			},
+			New: func(v string) node.Factory {
+				cfg := clocksync.NTPConfig{LatestSample: v == "latest-sample"}
+				cfg.StepBackward = v == stepBackward.Name
+				return func(node.ID) node.Process { return clocksync.NewNTP(cfg) }
+			},
+			Workload: sample,
+			Check:    check(ntp),
+			Textbook: noPerOp,
+			Costs: func(t *trace.Trace, n int) []trace.Cost {
+				return clocksync.NTPCosts(t, clocksync.NTPConfig{}, ntp)
 			},
 			Faults: clocksyncFaults,
 		},
