@@ -83,6 +83,7 @@ var catalog = slices.Concat(
 	clocksyncCatalog(),
 	detectorCatalog(),
 	mutexCatalog(),
+	electionCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.
