@@ -334,20 +334,6 @@ func abbreviate(items []string, k int) string {
 	return fmt.Sprintf("%s; and %d more faults", strings.Join(items[:k], "; "), len(items)-k)
 }
 
-// stamp is a request's name in Lamport's total order ⇒: timestamp, then
-// process.
-type stamp struct {
-	TS   uint64
-	Proc node.ID
-}
-
-func (a stamp) compare(b stamp) int {
-	return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.Proc, b.Proc))
-}
-
-// String formats the name as Lamport writes it, "T:P" ("7:n2").
-func (a stamp) String() string { return fmt.Sprintf("%d:%v", a.TS, a.Proc) }
-
 // timestampOrder checks that the entries' (TS, process) names increase.
 func (r *run) timestampOrder() trace.Check {
 	for k := 1; k < len(r.entries); k++ {

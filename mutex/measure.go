@@ -204,3 +204,9 @@ func TokenRingCosts(t *trace.Trace, n int) []trace.Cost {
 		trace.Cost{Name: "messages per token pass", Value: perPass, Textbook: "1, or 2 with the stubborn link's acknowledgement"},
 	)
 }
+
+// LamportCosts measures a run of Lamport's algorithm beside the textbook:
+// one round trip (REQUEST, ACK) to enter.
+func LamportCosts(t *trace.Trace, n int) []trace.Cost {
+	return Measure(t).costs("2 (REQUEST, ACK: one round trip)")
+}

@@ -14,6 +14,8 @@
 package mutex
 
 import (
+	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -135,6 +137,20 @@ func (s *section) leave(env node.Env, timer leaveCS) bool {
 	env.Reply(timer.Request, e)
 	return true
 }
+
+// stamp is a request's name in Lamport's total order ⇒: timestamp, then
+// process.
+type stamp struct {
+	TS   uint64
+	Proc node.ID
+}
+
+func (a stamp) compare(b stamp) int {
+	return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.Proc, b.Proc))
+}
+
+// String formats the name as Lamport writes it, "T:P" ("7:n2").
+func (a stamp) String() string { return fmt.Sprintf("%d:%v", a.TS, a.Proc) }
 
 // unknownOp logs a request this family does not understand.
 func unknownOp(env node.Env, algo string, op any) {

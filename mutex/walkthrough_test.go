@@ -140,3 +140,29 @@ func TestTokenRingStart(t *testing.T) {
 		t.Errorf("first boot of n1: %q, want nothing", other.out)
 	}
 }
+
+// Lamport's five rules at n1, in a group of three: its request waits for a
+// later message from everyone (rule 5 (ii)) and for the earlier request of
+// n2 to be released (rule 5 (i)).
+func TestLamportWalkthrough(t *testing.T) {
+	walk(t, NewLamport(LamportConfig{}), newFakeEnv(1, 3), []step{
+		{"rule 2: n2's request 1:n2 is queued and acknowledged", recv(2, lamportRequest{TS: 1}), "send n2 lamportAck{TS:3}"},
+		{"rule 1: our request 4:n1 to everyone, and queued", acquire(7), "send n0 lamportRequest{TS:4}; send n2 lamportRequest{TS:4}"},
+		{"n0's ack, later than 4: (ii) holds for n0", recv(0, lamportAck{TS: 5}), ""},
+		{"n2's ack: (ii) holds, but 1:n2 heads the queue", recv(2, lamportAck{TS: 6}), ""},
+		{"rule 4: n2 releases 1:n2; now 4:n1 heads the queue: enter", recv(2, lamportRelease{TS: 8, RequestTS: 1}),
+			"emit EnterCS{Request:7 TS:4}; timer leaveCS{Request:7}"},
+		{"rule 2 while inside: queue and acknowledge", recv(0, lamportRequest{TS: 9}), "send n0 lamportAck{TS:11}"},
+		{"rule 3: leave and release to everyone", fire(leaveCS{Request: 7}),
+			"emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; send n0 lamportRelease{TS:12 RequestTS:4}; send n2 lamportRelease{TS:12 RequestTS:4}"},
+	})
+}
+
+// Without condition (ii), a request that heads its own queue enters at once,
+// before the others could tell of earlier requests.
+func TestLamportNoAckWaitWalkthrough(t *testing.T) {
+	walk(t, NewLamport(LamportConfig{NoAckWait: true}), newFakeEnv(1, 3), []step{
+		{"request: alone in its queue, enters at once", acquire(7),
+			"send n0 lamportRequest{TS:1}; send n2 lamportRequest{TS:1}; emit EnterCS{Request:7 TS:1}; timer leaveCS{Request:7}"},
+	})
+}

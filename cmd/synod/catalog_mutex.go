@@ -57,6 +57,29 @@ func mutexCatalog() []*algorithm {
 			Costs: mutex.RicartAgrawalaCosts,
 		},
 		{
+			Name:       "mutex/lamport",
+			Summary:    "Lamport's mutual exclusion (1978): timestamped REQUEST, ACK, RELEASE to all; enter at the head of the ⇒-ordered queue once all have answered",
+			FaultModel: "reliable FIFO links, no crashes: one dead process blocks every entry",
+			Nodes:      5,
+			Length:     2 * time.Second,
+			Ops:        40,
+			Messages:   mutex.LamportMessages(),
+			Variants: []variant{
+				{"no-ack-wait", "enter when the request heads the own queue, without a later message from every other process (rule 5 (ii))"},
+				{"no-head-check", "enter once every other process has answered, without the request heading the queue (rule 5 (i))"},
+			},
+			New: func(v string) node.Factory {
+				cfg := mutex.LamportConfig{NoAckWait: v == "no-ack-wait", NoHeadCheck: v == "no-head-check"}
+				return func(node.ID) node.Process { return mutex.NewLamport(cfg) }
+			},
+			Workload: mutexWorkload,
+			Check:    mutex.CheckLamport,
+			Textbook: func(n int) textbook {
+				return textbook{PerOp: mutex.TextbookLamportMessages(n), Formula: "3(N−1)"}
+			},
+			Costs: mutex.LamportCosts,
+		},
+		{
 			Name:       "mutex/token-ring",
 			Summary:    "Token ring (Le Lann 1977): one token circulates n0→n1→…→n0 over stubborn links (retransmitted until acknowledged, deduplicated)",
 			FaultModel: "loss, duplication, partitions and crash-recovery (the token is synced); not a process that stays down",
