@@ -285,10 +285,10 @@ func (r *Report) judge(st []status, opinion [][]held) {
 func (r *Report) Completeness() trace.Check {
 	late := ""
 	if len(r.Late) > 0 {
-		late = fmt.Sprintf("; %s crashed after %v, too late to judge", crashList(r.Late), ms(r.Settled))
+		late = fmt.Sprintf("; %s crashed after %v, too late to judge", crashList(r.Late), round(r.Settled))
 	}
 	if len(r.Crashed) == 0 {
-		return trace.Passed(PropCompleteness, "no process crashed for good by %v: nothing to detect%s", ms(r.Settled), late)
+		return trace.Passed(PropCompleteness, "no process crashed for good by %v: nothing to detect%s", round(r.Settled), late)
 	}
 	if len(r.Missed) > 0 {
 		m := r.Missed[0]
@@ -297,7 +297,7 @@ func (r *Report) Completeness() trace.Check {
 			more = fmt.Sprintf(" (and %d more such pairs)", len(r.Missed)-1)
 		}
 		return trace.Failed(PropCompleteness, "%v does not suspect %v at the end, though %v crashed at %v%s%s",
-			m.Observer, m.Process, m.Process, ms(m.Crash), more, late)
+			m.Observer, m.Process, m.Process, round(m.Crash), more, late)
 	}
 	if len(r.Detections) == 0 {
 		return trace.Passed(PropCompleteness, "%s crashed, and no correct process was left to detect it%s", crashList(r.Crashed), late)
@@ -309,7 +309,7 @@ func (r *Report) Completeness() trace.Check {
 		}
 	}
 	return trace.Passed(PropCompleteness, "%s suspected for good by every correct process; detection time max %v (%v of %v), mean %v%s",
-		crashList(r.Crashed), ms(slow.Delay), slow.Observer, slow.Process, ms(r.MeanDetection()), late)
+		crashList(r.Crashed), round(slow.Delay), slow.Observer, slow.Process, round(r.MeanDetection()), late)
 }
 
 // Accuracy is the PropAccuracy verdict.
@@ -323,18 +323,18 @@ func (r *Report) Accuracy() trace.Check {
 	if after > 0 {
 		last := r.False[len(r.False)-1]
 		return trace.Failed(PropAccuracy, "false suspicions do not stop: %d in all, %d after %v; the last at %v (%v suspected %v, which was up)",
-			len(r.False), after, ms(r.Settled), ms(last.At), last.Observer, last.Process)
+			len(r.False), after, round(r.Settled), round(last.At), last.Observer, last.Process)
 	}
 	if len(r.Stuck) > 0 {
 		s := r.Stuck[0]
-		return trace.Failed(PropAccuracy, "%v still suspects %v at the end (since %v), though %v is up", s.Observer, s.Process, ms(s.At), s.Process)
+		return trace.Failed(PropAccuracy, "%v still suspects %v at the end (since %v), though %v is up", s.Observer, s.Process, round(s.At), s.Process)
 	}
 	if len(r.False) == 0 {
 		return trace.Passed(PropAccuracy, "no false suspicions")
 	}
 	last := r.False[len(r.False)-1]
-	return trace.Passed(PropAccuracy, "%d false suspicions, none after %v; the last at %v (%v suspected %v)",
-		len(r.False), ms(r.Settled), ms(last.At), last.Observer, last.Process)
+	return trace.Passed(PropAccuracy, "%s, none after %v; the last at %v (%v suspected %v)",
+		count(len(r.False), "false suspicion"), round(r.Settled), round(last.At), last.Observer, last.Process)
 }
 
 // MeanDetection is the mean detection time (zero with no detections).
@@ -409,9 +409,9 @@ func (r *Report) costs(n int, period time.Duration, mistakes string) []trace.Cos
 		meanT := sumT / time.Duration(len(r.Detections))
 		out = append(out,
 			trace.Cost{Name: "detection time (max)", Value: msValue(r.MaxDetection()), Unit: "ms",
-				Textbook: fmt.Sprintf("T + δmax = %v (T = %v)", ms(maxT+r.DelayMax), ms(maxT))},
+				Textbook: fmt.Sprintf("T + δmax = %v (T = %v)", round(maxT+r.DelayMax), round(maxT))},
 			trace.Cost{Name: "detection time (mean)", Value: msValue(r.MeanDetection()), Unit: "ms",
-				Textbook: fmt.Sprintf("≈ T + δ − P/2 = %v (T = %v)", ms(meanT+r.DelayMean-period/2), ms(meanT))})
+				Textbook: fmt.Sprintf("≈ T + δ − P/2 = %v (T = %v)", round(meanT+r.DelayMean-period/2), round(meanT))})
 	}
 	out = append(out, trace.Cost{Name: "false suspicions", Value: float64(len(r.False)), Textbook: mistakes})
 	if r.Delays > 0 {
@@ -422,9 +422,9 @@ func (r *Report) costs(n int, period time.Duration, mistakes string) []trace.Cos
 	return out
 }
 
-// ms rounds a duration for a verdict or a cost: to the millisecond, or to
+// round rounds a duration for a verdict or a cost: to the millisecond, or to
 // the microsecond below ten milliseconds.
-func ms(d time.Duration) time.Duration {
+func round(d time.Duration) time.Duration {
 	if d < 10*time.Millisecond && d > -10*time.Millisecond {
 		return d.Round(time.Microsecond)
 	}
@@ -440,9 +440,17 @@ func msValue(d time.Duration) float64 {
 func crashList(cs []Crash) string {
 	ids, ats := make([]string, len(cs)), make([]string, len(cs))
 	for i, c := range cs {
-		ids[i], ats[i] = c.Process.String(), ms(c.At).String()
+		ids[i], ats[i] = c.Process.String(), round(c.At).String()
 	}
 	return fmt.Sprintf("%s (crashed at %s)", and(ids), and(ats))
+}
+
+// count says "1 thing" or "n things".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // and joins words as prose does: "a", "a and b", "a, b and c".
