@@ -50,6 +50,16 @@ var algorithms = []algorithm{
 		variants: []string{"latest-sample", "step-backward"},
 		warmUp:   clocksync.NTPConfig{}.WarmUp(),
 	},
+	{
+		name: "berkeley", nodes: 5, messages: clocksync.BerkeleyMessages(),
+		new: func(v string) func(node.ID) node.Process {
+			cfg := clocksync.BerkeleyConfig{AbsoluteTime: v == "absolute-time"}
+			cfg.StepBackward = v == "step-backward"
+			return func(node.ID) node.Process { return clocksync.NewBerkeley(cfg) }
+		},
+		variants: []string{"absolute-time", "step-backward"},
+		warmUp:   clocksync.BerkeleyConfig{}.WarmUp(),
+	},
 }
 
 // The catalog's defaults: runs of 10 s, read 100 times.
@@ -217,6 +227,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 	property := map[string]string{
 		"no-half-rtt":   clocksync.PropBound,
 		"latest-sample": clocksync.PropBound,
+		"absolute-time": clocksync.PropBound,
 		"step-backward": clocksync.PropMonotonic,
 	}
 	for _, alg := range algorithms {

@@ -22,6 +22,7 @@ func clocksyncCatalog() []*algorithm {
 		return func(t *trace.Trace) []trace.Check { return clocksync.Check(t, o) }
 	}
 	cristian, ntp := opts(clocksync.CristianConfig{}.WarmUp()), opts(clocksync.NTPConfig{}.WarmUp())
+	berkeley := opts(clocksync.BerkeleyConfig{}.WarmUp())
 	sample := func(s *sim.Sim, ops int, length time.Duration) { clocksync.SampleWorkload(s, ops, length) }
 	// An operation is one clock Sample, not a synchronization: the
 	// messages per round are among the costs.
@@ -75,6 +76,31 @@ func clocksyncCatalog() []*algorithm {
 			Textbook: noPerOp,
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.NTPCosts(t, clocksync.NTPConfig{}, ntp)
+			},
+			Faults: clocksyncFaults,
+		},
+		{
+			Name:       "clocksync/berkeley",
+			Summary:    "Berkeley algorithm (Gusella & Zatti 1989): master n0 polls all, fault-tolerant average of the offsets, sends each its own delta; agreement only" + defaultClocks,
+			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (slaves sync while n0 is reachable)",
+			Nodes:      5,
+			Length:     10 * time.Second,
+			Ops:        100,
+			Messages:   clocksync.BerkeleyMessages(),
+			Variants: []variant{
+				{"absolute-time", "send each slave the time to set instead of its adjustment: stale by the message's delay"},
+				stepBackward,
+			},
+			New: func(v string) node.Factory {
+				cfg := clocksync.BerkeleyConfig{AbsoluteTime: v == "absolute-time"}
+				cfg.StepBackward = v == stepBackward.Name
+				return func(node.ID) node.Process { return clocksync.NewBerkeley(cfg) }
+			},
+			Workload: sample,
+			Check:    check(berkeley),
+			Textbook: noPerOp,
+			Costs: func(t *trace.Trace, n int) []trace.Cost {
+				return clocksync.BerkeleyCosts(t, n, berkeley)
 			},
 			Faults: clocksyncFaults,
 		},
