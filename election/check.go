@@ -257,7 +257,7 @@ func (h *history) electedHighest() trace.Check {
 	if h.judged == 0 {
 		return trace.Passed(PropElectedHighest, "no election was won without a fault, nothing to judge%s", excused)
 	}
-	return trace.Passed(PropElectedHighest, "%d elections were won without a fault, each by the highest process up throughout%s",
+	return trace.Passed(PropElectedHighest, "%d elections were won without a fault, each by the highest process up and reachable throughout%s",
 		h.judged, excused)
 }
 

@@ -265,7 +265,7 @@ func RingCosts(t *trace.Trace, n int) []trace.Cost {
 	m := MeasureRing(t)
 	return m.costs(n,
 		fmt.Sprintf("2N−1 = %d with the coordinator dead (textbook 2N for N live)", TextbookRing(n)),
-		"N per concurrent initiator",
+		"N to 2N−1 more per further initiator",
 		detection(DefaultRingConfig().Heartbeats, fmt.Sprintf("two rounds + %v per skip", DefaultRingConfig().AckTimeout)),
 		true)
 }

@@ -144,7 +144,7 @@ func verdicts(checks []trace.Check) map[string]trace.Check {
 	return m
 }
 
-// seeds is how many seeds the property tests sweep: 10 by default, more
+// seeds is how many seeds the property tests sweep: 20 by default, more
 // with ELECTION_SEEDS=n.
 func seeds(t *testing.T) uint64 {
 	if s := os.Getenv("ELECTION_SEEDS"); s != "" {
@@ -154,7 +154,7 @@ func seeds(t *testing.T) uint64 {
 		}
 		return n
 	}
-	return 10
+	return 20
 }
 
 // expectPass fails the test with the replay command unless every check passed.

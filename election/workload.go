@@ -41,7 +41,7 @@ func CoordinatorCrashes(group []node.ID, k int, length time.Duration) []Fault {
 		return nil
 	}
 	first, last := length/5, length*7/10
-	step := (last - first) / time.Duration(2*k-1)
+	step := ((last - first) / time.Duration(2*k-1)).Truncate(time.Millisecond)
 	var plan []Fault
 	at := first
 	for i := range k {
