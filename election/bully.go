@@ -197,6 +197,7 @@ func (p *Bully) Timeout(env node.Env, t any) {
 			p.holdElection(env) // the coordinator no longer responds
 		}
 	case beat:
+		p.pulse.fired()
 		if p.state == leading {
 			p.pulse.beat(env, p.epoch)
 		}

@@ -14,11 +14,16 @@
 // What they promise is judged on the events they emit (check.go): a process
 // emits ElectionStarted when it starts an election and Leader when it adopts
 // a coordinator, itself included. Check verifies that every election that
-// ran without faults elected the highest process that was up throughout it,
-// and that once faults stop every live process follows the same leader, the
-// highest live process. The algorithms assume a synchronous system (known
+// ran without faults elected the highest process that was up throughout it
+// and gave its initiator a coordinator in good time, and that once faults
+// stop every live process follows the same leader, the highest live process. The algorithms assume a synchronous system (known
 // bounds on message delay) without partitions: while a partition lasts each
 // side elects its own leader, and only after it heals do they agree again.
+//
+// The costs (cost.go) are read from the trace too: the messages of each
+// election beside the textbook's figures (the bully's N−1 at best and N²−N−1
+// at worst, the ring's 2N), the time to replace a crashed coordinator, and
+// the time during which two processes both believed they were coordinator.
 //
 // Each algorithm has deliberately broken variants that Check catches: a bully
 // that ignores OK answers (BullyConfig.IgnoreAnswers), a ring that does not

@@ -70,9 +70,11 @@ func (p *pulse) stop(env node.Env) { p.t.stop(env) }
 // running reports whether heartbeats are being sent.
 func (p *pulse) running() bool { return p.t.armed }
 
+// fired records that the timer of the next round went off.
+func (p *pulse) fired() { p.t.fired() }
+
 // beat sends one round of heartbeats for epoch and arms the next round.
 func (p *pulse) beat(env node.Env, epoch Epoch) {
-	p.t.fired()
 	for _, q := range env.Group() {
 		if q != env.Self() {
 			env.Send(q, heartbeat{Epoch: epoch})

@@ -229,6 +229,7 @@ func (p *Ring) Timeout(env node.Env, t any) {
 			p.startElection(env) // the coordinator is not functioning
 		}
 	case beat:
+		p.pulse.fired()
 		if p.leader == env.Self() {
 			p.pulse.beat(env, p.epoch)
 		}

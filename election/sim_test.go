@@ -314,3 +314,29 @@ func TestRingWithoutSkipNeverAgreesAfterCrashStop(t *testing.T) {
 	}
 	t.Logf("%s: %s", v.Property, v.Detail)
 }
+
+// The bully algorithm assumes a synchronous system: an OK must come back
+// within AnswerTimeout (30 ms). On links of 20 ms each way it cannot, and a
+// lower process that calls an election declares itself coordinator while a
+// higher one is alive; the checker says so. The heartbeats then make the
+// higher one bully it out, so the group still agrees in the end.
+func TestBullyNeedsBoundedDelay(t *testing.T) {
+	slow := sim.Link{Latency: sim.Constant(20 * time.Millisecond)}
+	caught := 0
+	for seed := uint64(1); seed <= 10; seed++ {
+		sc := scenario{algo: "bully", n: 5, seed: seed, length: 10 * time.Second, ops: 1, link: slow}
+		v := verdicts(election.Check(sc.run(t)))
+		if c := v[election.PropElectedHighest]; !c.OK {
+			if caught == 0 {
+				t.Logf("seed %d: %s: %s\nreplay: %s", seed, c.Property, c.Detail, sc.replay())
+			}
+			caught++
+		}
+		if c := v[election.PropAgreement]; !c.OK {
+			t.Errorf("seed %d: %s: %s\nreplay: %s", seed, c.Property, c.Detail, sc.replay())
+		}
+	}
+	if caught == 0 {
+		t.Errorf("round trips of 40 ms against a 30 ms answer timeout never made a lower process usurp a higher one")
+	}
+}
