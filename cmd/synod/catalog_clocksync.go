@@ -22,7 +22,7 @@ func clocksyncCatalog() []*algorithm {
 		return func(t *trace.Trace) []trace.Check { return clocksync.Check(t, o) }
 	}
 	cristian, ntp := opts(clocksync.CristianConfig{}.WarmUp()), opts(clocksync.NTPConfig{}.WarmUp())
-	berkeley := opts(clocksync.BerkeleyConfig{}.WarmUp())
+	berkeley, rbs := opts(clocksync.BerkeleyConfig{}.WarmUp()), opts(clocksync.RBSConfig{}.WarmUp())
 	sample := func(s *sim.Sim, ops int, length time.Duration) { clocksync.SampleWorkload(s, ops, length) }
 	// An operation is one clock Sample, not a synchronization: the
 	// messages per round are among the costs.
@@ -101,6 +101,31 @@ func clocksyncCatalog() []*algorithm {
 			Textbook: noPerOp,
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.BerkeleyCosts(t, n, berkeley)
+			},
+			Faults: clocksyncFaults,
+		},
+		{
+			Name:       "clocksync/rbs",
+			Summary:    "Reference broadcast synchronization (Elson, Girod, Estrin 2002): n0 sends beacons, receivers exchange arrival times and average pairwise offsets; no master" + defaultClocks,
+			FaultModel: "clocks drift ≤ 100 ppm; receivers hear a beacon within 4 ms of each other and timestamp it on arrival (no pauses); loss, crashes",
+			Nodes:      5,
+			Length:     10 * time.Second,
+			Ops:        100,
+			Messages:   clocksync.RBSMessages(),
+			Variants: []variant{
+				{"exclude-self", "adopt the mean of the other receivers' clocks, not of all, yet claim the same reference"},
+				stepBackward,
+			},
+			New: func(v string) node.Factory {
+				cfg := clocksync.RBSConfig{ExcludeSelf: v == "exclude-self"}
+				cfg.StepBackward = v == stepBackward.Name
+				return func(node.ID) node.Process { return clocksync.NewRBS(cfg) }
+			},
+			Workload: sample,
+			Check:    check(rbs),
+			Textbook: noPerOp,
+			Costs: func(t *trace.Trace, n int) []trace.Cost {
+				return clocksync.RBSCosts(t, n, clocksync.RBSConfig{}, rbs)
 			},
 			Faults: clocksyncFaults,
 		},
