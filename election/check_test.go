@@ -177,7 +177,14 @@ func TestCheckVerdicts(t *testing.T) {
 4s n0 leader n1 n1#2
 4.1s n0 leader n2 n2#1
 5s - end`, map[string]string{
-			election.PropAgreement: `^FAIL no faults, but n0 adopted n1 at 4s, after the settling time of 1s had passed; the highest live process is n2$`,
+			election.PropAgreement: `^FAIL no faults, but n0 adopted n1 at 4s, after the settling time of 1s had passed, with no message lost in between; the highest live process is n2$`,
+		}},
+		{"a brief change after a lost message is made up for", boot + `
+3.95s n0 drop n2
+4s n0 leader n1 n1#2
+4.1s n0 leader n2 n2#1
+5s - end`, map[string]string{
+			election.PropAgreement: `^no faults; from 1s to the end \(5s\) all 3 live processes follow n2, the highest live process \(agreed since 4.1s\); 1 brief changes of leader after lost messages were made up for \(first: n0 adopted n1 at 4s\)$`,
 		}},
 		{"a paused coordinator is not live", boot + `
 1s n2 pause
