@@ -80,6 +80,26 @@ func mutexCatalog() []*algorithm {
 			Costs: mutex.LamportCosts,
 		},
 		{
+			Name:       "mutex/voting",
+			Summary:    "Decentralized voting (Lin et al. 2004): m > N/2 votes from the N coordinators (every process), back off and retry when denied",
+			FaultModel: "reliable links; a coordinator that crashes and restarts forgets its vote: safety at risk with probability P[k ≥ 2m−N]",
+			Nodes:      5,
+			Length:     2 * time.Second,
+			Ops:        40,
+			Messages:   mutex.VotingMessages(),
+			Variants:   []variant{{"half-quorum", "enter with m = ⌊N/2⌋ votes: two processes can hold disjoint halves"}},
+			New: func(v string) node.Factory {
+				cfg := mutex.VotingConfig{HalfQuorum: v == "half-quorum"}
+				return func(node.ID) node.Process { return mutex.NewVoting(cfg) }
+			},
+			Workload: mutexWorkload,
+			Check:    mutex.CheckVoting,
+			Textbook: func(n int) textbook {
+				return textbook{PerOp: 3 * float64(n), Formula: "(2k+1)N at k = 1 attempt"}
+			},
+			Costs: mutex.VotingCosts,
+		},
+		{
 			Name:       "mutex/token-ring",
 			Summary:    "Token ring (Le Lann 1977): one token circulates n0→n1→…→n0 over stubborn links (retransmitted until acknowledged, deduplicated)",
 			FaultModel: "loss, duplication, partitions and crash-recovery (the token is synced); not a process that stays down",
