@@ -165,7 +165,8 @@ func checkBound(t *trace.Trace, readings []reading, o CheckOptions) trace.Check 
 	}
 	switch {
 	case violations > 0:
-		return trace.Failed(PropBound, "%d of %d groups of readings taken at the same instant violate |A_i − A_j| ≤ B_i + B_j; first: %s", violations, groups, first)
+		return trace.Failed(PropBound, "%d of %d groups of readings taken at the same instant violate |A_i − A_j| ≤ B_i + B_j; first: %s "+
+			"(a bound holds only under the algorithm's assumptions: clocks drifting within its MaxDrift, delays as its model allows)", violations, groups, first)
 	case groups == 0:
 		return trace.Failed(PropBound, "no two synchronized readings of the same reference at the same instant: nothing to judge")
 	}

@@ -97,12 +97,19 @@ type scenario struct {
 	schedule []sim.Scheduled // after the default clock faults
 }
 
-// defaultClocks is the catalog's default clock faults (clocksync.DefaultClock).
+// defaultClocks is the catalog's default clock faults (clocksync.DefaultClock),
+// exactly as cmd/synod's clocksyncFaults schedules them, so that a run here
+// and its catalog replay give the same trace.
 func defaultClocks(n int) []sim.Scheduled {
 	var s []sim.Scheduled
 	for i := range n {
 		off, drift := clocksync.DefaultClock(node.ID(i))
-		s = append(s, sim.Scheduled{Action: sim.Skew(node.ID(i), off)}, sim.Scheduled{Action: sim.Drift(node.ID(i), drift)})
+		if off != 0 {
+			s = append(s, sim.Scheduled{Action: sim.Skew(node.ID(i), off)})
+		}
+		if drift != 0 {
+			s = append(s, sim.Scheduled{Action: sim.Drift(node.ID(i), drift)})
+		}
 	}
 	return s
 }
