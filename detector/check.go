@@ -145,7 +145,9 @@ type held struct {
 }
 
 // Analyze reads a detector's run from its trace. It needs no vector clocks:
-// every judgement is on the trace's true time.
+// every judgement is on the trace's true time, in time order. A live trace
+// has no Crash event for a node killed with kill -9, which simply records
+// nothing more; Analyze supplies one (see timeline).
 func Analyze(t *trace.Trace) *Report {
 	n := t.Nodes
 	for i := range t.Events {
@@ -164,8 +166,7 @@ func Analyze(t *trace.Trace) *Report {
 	sent := map[uint64]time.Duration{} // heartbeat MsgID -> send time, until delivered
 	var delaySum time.Duration
 	valid := func(id node.ID) bool { return id >= 0 && int(id) < n }
-	for i := range t.Events {
-		e := &t.Events[i]
+	for _, e := range timeline(t, n, r.End) {
 		if !valid(e.Node) {
 			continue // network-wide events (partition, heal)
 		}
@@ -234,6 +235,67 @@ func Analyze(t *trace.Trace) *Report {
 	}
 	r.judge(st, opinion)
 	return r
+}
+
+// timeline returns t's events in time order (a merged live trace is in
+// happens-before order, which is not quite time order), with a Crash event
+// for every process that evidently stopped without one being recorded, at
+// the time of its last process event: one that restarts without having
+// crashed, and one whose steps stop long before the end of the run (after
+// at least minSteps of them, it is silent for more than silentFor times its
+// mean interval between steps), unless its last event was a crash or a
+// pause. In a simulation every crash is recorded and a running detector
+// takes a step every period, so nothing is added.
+func timeline(t *trace.Trace, n int, end time.Duration) []*trace.Event {
+	const minSteps, silentFor = 10, 10
+	events := make([]*trace.Event, len(t.Events))
+	for i := range t.Events {
+		events[i] = &t.Events[i]
+	}
+	slices.SortStableFunc(events, func(a, b *trace.Event) int { return int(a.Time - b.Time) })
+	down := make([]bool, n)
+	last := make([]*trace.Event, n) // the latest process, crash or pause event of each node
+	first := make([]time.Duration, n)
+	steps := make([]int, n)
+	var added []*trace.Event
+	for _, e := range events {
+		if e.Node < 0 || int(e.Node) >= n {
+			continue
+		}
+		switch {
+		case e.Kind == trace.Crash:
+			down[e.Node] = true
+		case e.Kind == trace.Restart:
+			if !down[e.Node] && last[e.Node] != nil {
+				added = append(added, &trace.Event{Kind: trace.Crash, Node: e.Node, Time: last[e.Node].Time, Detail: "inferred: restarted without a recorded crash"})
+			}
+			down[e.Node] = false
+		}
+		if e.Kind.IsProcess() || e.Kind == trace.Pause {
+			if steps[e.Node] == 0 {
+				first[e.Node] = e.Time
+			}
+			steps[e.Node]++
+			last[e.Node] = e
+		}
+	}
+	for id, e := range last {
+		if e == nil || e.Kind == trace.Crash || e.Kind == trace.Pause || steps[id] < minSteps {
+			continue
+		}
+		rhythm := (e.Time - first[id]) / time.Duration(steps[id]-1)
+		if end-e.Time > silentFor*rhythm {
+			added = append(added, &trace.Event{Kind: trace.Crash, Node: node.ID(id), Time: e.Time, Detail: "inferred: no step since"})
+		}
+	}
+	if len(added) == 0 {
+		return events
+	}
+	// Each added crash goes after every event of its time, so after the
+	// node's last step.
+	events = append(events, added...)
+	slices.SortStableFunc(events, func(a, b *trace.Event) int { return int(a.Time - b.Time) })
+	return events
 }
 
 // judge fills in the crashes, detections and stuck suspicions from the state

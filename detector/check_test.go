@@ -302,6 +302,46 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
+			name: "a live node killed with kill -9 records no crash, but stops",
+			n:    3,
+			run: func(b *traceBuilder) {
+				for at := 0; at <= 3000; at += 100 {
+					b.send(at, n0, n1)
+					b.send(at, n1, n0)
+					if at <= 1000 {
+						b.send(at, n2, n0)
+					}
+				}
+				b.suspect(1500, n0, n2)
+				b.suspect(1510, n1, n2)
+			},
+			want: map[string]verdict{
+				PropCompleteness: {true, "n2 (crashed at 1s) suspected for good by every correct process; detection time max 510ms (n1 of n2), mean 505ms"},
+				PropAccuracy:     {true, "no false suspicions"},
+			},
+		},
+		{
+			name: "a live node restarted after kill -9 was down in between",
+			n:    2,
+			run: func(b *traceBuilder) {
+				for at := 0; at <= 2000; at += 100 {
+					b.send(at, n0, n1)
+					if at == 1500 {
+						b.restart(1500, n1)
+					}
+					if at <= 500 || at >= 1500 {
+						b.send(at, n1, n0)
+					}
+				}
+				b.suspect(1000, n0, n1)
+				b.restore(1600, n0, n1)
+			},
+			want: map[string]verdict{
+				PropCompleteness: {true, "nothing to detect"},
+				PropAccuracy:     {true, "no false suspicions"},
+			},
+		},
+		{
 			name: "malformed events are ignored",
 			n:    2,
 			run: func(b *traceBuilder) {
