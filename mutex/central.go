@@ -11,7 +11,8 @@ import (
 const CentralDescription = "Centralized coordinator with a FIFO queue (van Steen & Tanenbaum §5.3.2): REQUEST, GRANT, RELEASE; 3 messages and 2 message delays per entry"
 
 // TextbookCentralMessages is the textbook message cost of one entry with a
-// central coordinator (van Steen & Tanenbaum §5.3.2, Fig. 5.16): a REQUEST,
+// central coordinator (van Steen & Tanenbaum §5.3.2, and the comparison of the
+// four algorithms at the end of §5.3): a REQUEST,
 // a GRANT and a RELEASE.
 const TextbookCentralMessages = 3
 
@@ -23,7 +24,7 @@ type centralRequest struct {
 }
 
 // centralGrant gives the critical section to the request Seq of its
-// receiver ("OK" in van Steen & Tanenbaum's Fig. 5.14).
+// receiver (the coordinator's "OK" in van Steen & Tanenbaum's figure).
 type centralGrant struct {
 	Seq uint64
 }
@@ -175,7 +176,7 @@ func (p *Central) onGrant(env node.Env, from node.ID, g centralGrant) {
 }
 
 // onRequest is the coordinator's handling of a REQUEST: grant the section if
-// nobody holds it, otherwise queue the request (Fig. 5.14(b): "the
+// nobody holds it, otherwise queue the request (the textbook's step (b): "the
 // coordinator ... refrains from replying ... and queues the request"). A
 // duplicate of a request already held or queued is ignored.
 func (p *Central) onRequest(env node.Env, from node.ID, m centralRequest) {
@@ -191,7 +192,7 @@ func (p *Central) onRequest(env node.Env, from node.ID, m centralRequest) {
 }
 
 // onRelease is the coordinator's handling of a RELEASE from the holder: the
-// section goes to the head of the queue, if any (Fig. 5.14(c)). A release
+// section goes to the head of the queue, if any (step (c)). A release
 // from anyone but the holder (a duplicate, or one the broken variant
 // receives from a second holder) changes nothing.
 func (p *Central) onRelease(env node.Env, from node.ID, m centralRelease) {

@@ -12,7 +12,7 @@ import (
 const LamportDescription = "Lamport's mutual exclusion (1978): timestamped REQUEST, ACK, RELEASE to all, request queues ordered by ⇒, FIFO links; 3(N−1) messages per entry"
 
 // TextbookLamportMessages is the message cost of one entry in a group of n
-// processes (Lamport 1978; Ricart & Agrawala 1981, §1): n−1 REQUESTs, n−1
+// processes (Lamport 1978, as Ricart & Agrawala 1981 count it): n−1 REQUESTs, n−1
 // acknowledgments and n−1 RELEASEs.
 func TextbookLamportMessages(n int) float64 { return 3 * float64(n-1) }
 

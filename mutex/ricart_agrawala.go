@@ -9,7 +9,7 @@ import (
 const RicartAgrawalaDescription = "Ricart–Agrawala (1981): timestamped REQUEST to all, REPLY unless inside or asking with a smaller (timestamp, id); 2(N−1) messages per entry"
 
 // TextbookRicartAgrawalaMessages is the message cost of one entry in a group
-// of n processes (Ricart & Agrawala 1981, §1): n−1 REQUESTs and n−1 REPLYs.
+// of n processes (Ricart & Agrawala 1981): n−1 REQUESTs and n−1 REPLYs.
 func TextbookRicartAgrawalaMessages(n int) float64 { return 2 * float64(n-1) }
 
 // raRequest is the paper's REQUEST(Our_Sequence_Number, me): the requester
@@ -45,8 +45,8 @@ type RicartAgrawalaConfig struct {
 
 // RicartAgrawala is one process of the Ricart–Agrawala algorithm (G. Ricart
 // and A. K. Agrawala, "An Optimal Algorithm for Mutual Exclusion in Computer
-// Networks", CACM 24(1), 1981, §2 and the algorithm of its Fig. 1; van Steen
-// & Tanenbaum, Distributed Systems, 4th ed., §5.3.2 "A distributed
+// Networks", CACM 24(1), 1981, the algorithm as the paper lists it; van Steen
+// & Tanenbaum, Distributed Systems, 4th ed., §5.3.3 "A distributed
 // algorithm").
 //
 // A process that wants the critical section picks a sequence number one

@@ -11,7 +11,7 @@ import (
 
 // TokenRingDescription is the one-line summary of the algorithm in
 // token_ring.go, for catalogs and reports.
-const TokenRingDescription = "Token ring (Le Lann 1977; van Steen & Tanenbaum §5.3.2): one token circulates n0→n1→…→n0 over stubborn links; 0 to N−1 message delays to enter"
+const TokenRingDescription = "Token ring (Le Lann 1977; van Steen & Tanenbaum §5.3.4): one token circulates n0→n1→…→n0 over stubborn links; 0 to N−1 message delays to enter"
 
 // token is the token. Seq numbers its passes: the k-th time the token moves
 // on it carries Seq k, so a receiver tells a retransmission (Seq no higher
@@ -66,7 +66,7 @@ type TokenRingConfig struct {
 
 // TokenRing is one process of the token-ring algorithm (G. Le Lann,
 // "Distributed Systems — Towards a Formal Approach", IFIP 1977; van Steen &
-// Tanenbaum, Distributed Systems, 4th ed., §5.3.2 "A token-ring
+// Tanenbaum, Distributed Systems, 4th ed., §5.3.4 "A token-ring
 // algorithm"). The processes form a logical ring in rank order, n0 → n1 →
 // … → n(N−1) → n0, and a single token circulates on it, starting at n0. A
 // process that receives the token enters the critical section if it has a

@@ -8,7 +8,7 @@ import (
 
 // VotingDescription is the one-line summary of the algorithm in voting.go,
 // for catalogs and reports.
-const VotingDescription = "Decentralized voting (Lin et al. 2004; van Steen & Tanenbaum §5.3.3): m > N/2 votes from N coordinators, back off and retry when denied; coordinators forget their votes when they reset"
+const VotingDescription = "Decentralized voting (Lin et al. 2004; van Steen & Tanenbaum §5.3.5): m > N/2 votes from N coordinators, back off and retry when denied; coordinators forget their votes when they reset"
 
 // voteRequest asks a coordinator for its vote on behalf of the sender's
 // attempt Attempt (the sender numbers its attempts 1, 2, ...).
@@ -89,7 +89,7 @@ type VotingConfig struct {
 // Voting is one process of the decentralized voting algorithm (S.-D. Lin,
 // Q. Lian, M. Chen and Z. Zhang, "A Practical Distributed Mutual Exclusion
 // Protocol in Dynamic Peer-to-Peer Systems", IPTPS 2004; van Steen &
-// Tanenbaum, Distributed Systems, 4th ed., §5.3.3 "A decentralized
+// Tanenbaum, Distributed Systems, 4th ed., §5.3.5 "A decentralized
 // algorithm").
 //
 // The resource is replicated N times, and each replica has a coordinator

@@ -12,7 +12,7 @@ import (
 // ResetRisk is the probability that mutual exclusion is at risk during one
 // entry of the voting algorithm with n coordinators and quorum m, when each
 // coordinator resets during the entry with probability p, independently
-// (van Steen & Tanenbaum §5.3.3).
+// (van Steen & Tanenbaum §5.3.5).
 //
 // The condition, derived: the process inside holds the votes of a set S of m
 // coordinators. Another process can collect votes only from coordinators

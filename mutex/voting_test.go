@@ -153,7 +153,7 @@ func (x resetExperiment) run(t *testing.T) *trace.Trace {
 	return s.Trace()
 }
 
-// The reset experiment of van Steen & Tanenbaum §5.3.3, measured: with N = 5
+// The reset experiment of van Steen & Tanenbaum §5.3.5, measured: with N = 5
 // coordinators that each reset about 10 times a second, and m = 3, 4 or 5,
 // how often an entry is at risk (at least 2m − N of its m voters reset while
 // it held their votes) beside ResetRisk's prediction, and how often mutual
