@@ -49,6 +49,8 @@ func BerkeleyMessages() []any {
 
 // BerkeleyConfig configures NewBerkeley. Zero fields take their defaults.
 type BerkeleyConfig struct {
+	// Discipline says how the adjusted clock is corrected (slewing, the
+	// assumed drift, the broken step-backward variant).
 	Discipline
 	// Master is the time daemon that polls the others (default n0).
 	Master node.ID

@@ -37,6 +37,8 @@ func CristianMessages() []any {
 
 // CristianConfig configures NewCristian. Zero fields take their defaults.
 type CristianConfig struct {
+	// Discipline says how the adjusted clock is corrected (slewing, the
+	// assumed drift, the broken step-backward variant).
 	Discipline
 	// Server is the time server, whose clock is the reference (default n0).
 	Server node.ID

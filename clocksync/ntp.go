@@ -32,6 +32,8 @@ func NTPMessages() []any {
 
 // NTPConfig configures NewNTP. Zero fields take their defaults.
 type NTPConfig struct {
+	// Discipline says how the adjusted clock is corrected (slewing, the
+	// assumed drift, the broken step-backward variant).
 	Discipline
 	// Server is the time server, whose clock is the reference (default n0).
 	Server node.ID

@@ -65,6 +65,8 @@ func RBSMessages() []any {
 
 // RBSConfig configures NewRBS. Zero fields take their defaults.
 type RBSConfig struct {
+	// Discipline says how the adjusted clock is corrected (slewing, the
+	// assumed drift, the broken step-backward variant).
 	Discipline
 	// Broadcaster sends the beacons and takes no other part (default n0).
 	Broadcaster node.ID

@@ -1,7 +1,6 @@
 package clocksync
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/synod-dev/synod/node"
@@ -15,8 +14,6 @@ type Driver interface {
 	Request(at time.Duration, to node.ID, op any) node.RequestID
 	// Group is the membership.
 	Group() []node.ID
-	// Rand is the workload's random source.
-	Rand() *rand.Rand
 }
 
 // SampleWorkload asks every process for a Reading at the given number of
