@@ -21,15 +21,31 @@ type Episode struct {
 	Start, End time.Duration
 	// Leader is the coordinator agreed on at the end.
 	Leader node.ID
-	// Boot is set for the episode that began before any agreement, when
-	// every process holds an election because it has just started.
-	Boot bool
+	// Cause says what set the election off.
+	Cause Cause
 	// Messages counts the election messages sent (bully: ELECTION, OK,
 	// COORDINATOR; ring: ELECTION, COORDINATOR, including sends to crashed
 	// processes that had to be skipped); Acks counts the ring's
 	// acknowledgements. Heartbeats are not counted.
 	Messages, Acks int
 }
+
+// Cause is what set an election off, as the trace shows it.
+type Cause string
+
+// The causes of elections.
+const (
+	// CauseBoot: the group has never agreed on a coordinator yet; every
+	// process holds an election when it first starts.
+	CauseBoot Cause = "boot"
+	// CauseCrash: the coordinator last agreed on is down.
+	CauseCrash Cause = "crash"
+	// CauseRestart: a process that has just come back holds an election.
+	CauseRestart Cause = "restart"
+	// CauseOther: anything else, such as a coordinator suspected wrongly
+	// (its heartbeats lost or late) or cut off by a partition.
+	CauseOther Cause = "other"
+)
 
 // Measure is what Episodes reads from a run beside the episodes: how long
 // each election took after its coordinator crashed, and how long two or more
@@ -69,7 +85,8 @@ func measure(t *trace.Trace, types []string) Measure {
 		n = max(n, int(t.Events[i].Node)+1)
 	}
 	up, paused := make([]bool, n), make([]bool, n)
-	belief := make([]node.ID, n) // the coordinator each process follows, or None
+	started := make([]time.Duration, n) // when each process last started
+	belief := make([]node.ID, n)        // the coordinator each process follows, or None
 	for p := range belief {
 		belief[p] = node.None
 	}
@@ -136,7 +153,7 @@ func measure(t *trace.Trace, types []string) Measure {
 		}
 		switch e.Kind {
 		case trace.Start:
-			up[p], belief[p] = true, node.None
+			up[p], belief[p], started[p] = true, node.None, e.Time
 		case trace.Restart:
 			up[p] = true
 		case trace.Crash:
@@ -168,7 +185,16 @@ func measure(t *trace.Trace, types []string) Measure {
 			case ElectionStarted:
 				belief[p] = node.None
 				if open == nil {
-					open = &Episode{Start: e.Time, End: -1, Leader: node.None, Boot: !everAgreed}
+					cause := CauseOther
+					switch {
+					case !everAgreed:
+						cause = CauseBoot
+					case started[p] == e.Time:
+						cause = CauseRestart
+					case lastAgreed >= 0 && !up[lastAgreed]:
+						cause = CauseCrash
+					}
+					open = &Episode{Start: e.Time, End: -1, Leader: node.None, Cause: cause}
 				}
 			case Leader:
 				belief[p] = v.ID
@@ -201,23 +227,27 @@ func measure(t *trace.Trace, types []string) Measure {
 	return m
 }
 
-// messageStats returns the minimum, mean and maximum of the messages of the
-// finished episodes after boot, and how many there were.
-func (m Measure) messageStats() (lo, mean, hi float64, count int) {
-	var xs []float64
+// stats returns the number of finished episodes with the given cause and
+// the fewest, mean and most messages and the mean acks among them.
+func (m Measure) stats(cause Cause) (count int, lo, mean, hi, acks float64) {
 	for _, e := range m.Episodes {
-		if !e.Boot && e.End >= 0 {
-			xs = append(xs, float64(e.Messages))
+		if e.Cause != cause || e.End < 0 {
+			continue
 		}
-	}
-	if len(xs) == 0 {
-		return 0, 0, 0, 0
-	}
-	lo, hi = slices.Min(xs), slices.Max(xs)
-	for _, x := range xs {
+		x := float64(e.Messages)
+		if count == 0 || x < lo {
+			lo = x
+		}
+		hi = max(hi, x)
 		mean += x
+		acks += float64(e.Acks)
+		count++
 	}
-	return lo, mean / float64(len(xs)), hi, len(xs)
+	if count > 0 {
+		mean /= float64(count)
+		acks /= float64(count)
+	}
+	return count, lo, mean, hi, acks
 }
 
 // TextbookBullyBest is the fewest messages a bully election can take once
@@ -245,29 +275,35 @@ func TextbookBullyWorst(n int) int { return max(n*n-n-1, 0) }
 func TextbookRing(n int) int { return max(2*n-1, 0) }
 
 // BullyCosts are the measured costs of a bully run beside the textbook's, for
-// a group of n: messages per election after boot (fewest, mean, most), at
-// boot, the time to elect a new coordinator after one crashed, and the time
-// with two coordinators.
+// a group of n: the messages of the elections after a coordinator crashed
+// (fewest, mean, most), when a process comes back, and at boot; the time to
+// elect a new coordinator after one crashed; and the time with two
+// coordinators.
 func BullyCosts(t *trace.Trace, n int) []trace.Cost {
-	m := MeasureBully(t)
-	return m.costs(n,
-		fmt.Sprintf("best N−1 = %d (n%d starts; the textbook counts its N−2 COORDINATOR)", TextbookBullyBest(n), n-2),
-		fmt.Sprintf("worst N²−N−1 = %d (n0 starts), O(N²)", TextbookBullyWorst(n)),
-		detection(DefaultBullyConfig().Heartbeats, fmt.Sprintf("%v for an OK", DefaultBullyConfig().AnswerTimeout)),
-		false)
+	cfg := DefaultBullyConfig()
+	return MeasureBully(t).costs(textbook{
+		best:   fmt.Sprintf("best N−1 = %d (n%d notices; the textbook counts its N−2 COORDINATOR)", TextbookBullyBest(n), n-2),
+		worst:  fmt.Sprintf("worst N²−N−1 = %d (n0 notices), O(N²)", TextbookBullyWorst(n)),
+		back:   fmt.Sprintf("N−1 = %d COORDINATOR (the highest comes back)", max(n-1, 0)),
+		elect:  detection(cfg.Heartbeats, fmt.Sprintf("%v for an OK", cfg.AnswerTimeout)),
+		noAcks: true,
+	})
 }
 
 // RingCosts are the measured costs of a ring run beside the textbook's, for a
-// group of n: messages per election after boot (fewest, mean, most), at boot,
-// acknowledgements, the time to elect a new coordinator after one crashed,
-// and the time with two coordinators.
+// group of n: the messages and acknowledgements of the elections after a
+// coordinator crashed (fewest, mean, most), when a process comes back, and
+// at boot; the time to elect a new coordinator after one crashed; and the
+// time with two coordinators.
 func RingCosts(t *trace.Trace, n int) []trace.Cost {
-	m := MeasureRing(t)
-	return m.costs(n,
-		fmt.Sprintf("2N−1 = %d with the coordinator dead (textbook 2N for N live)", TextbookRing(n)),
-		"N to 2N−1 more per further initiator",
-		detection(DefaultRingConfig().Heartbeats, fmt.Sprintf("two rounds + %v per skip", DefaultRingConfig().AckTimeout)),
-		true)
+	cfg := DefaultRingConfig()
+	return MeasureRing(t).costs(textbook{
+		best:  fmt.Sprintf("2N−1 = %d with one initiator (textbook 2N for N live)", TextbookRing(n)),
+		worst: fmt.Sprintf("+N to 2N−1 = %d per further initiator", TextbookRing(n)),
+		back:  fmt.Sprintf("2N = %d", 2*n),
+		acks:  fmt.Sprintf("2(N−1) = %d, one per hop", 2*max(n-1, 0)),
+		elect: detection(cfg.Heartbeats, fmt.Sprintf("two rounds + %v per skip", cfg.AckTimeout)),
+	})
 }
 
 // detection describes the expected time to elect: suspicion plus election.
@@ -275,40 +311,35 @@ func detection(hb Heartbeats, election string) string {
 	return fmt.Sprintf("suspicion %v–%v + election (%s)", hb.Timeout-hb.Interval, hb.Timeout+hb.Jitter, election)
 }
 
-func (m Measure) costs(n int, best, worst, elect string, acks bool) []trace.Cost {
-	lo, mean, hi, count := m.messageStats()
+// textbook holds the published figures a run's costs are printed beside.
+type textbook struct {
+	best, worst, back, acks, elect string
+	noAcks                         bool
+}
+
+func (m Measure) costs(tb textbook) []trace.Cost {
+	count, lo, mean, hi, acks := m.stats(CauseCrash)
 	costs := []trace.Cost{
-		{Name: "elections after boot", Value: float64(count)},
-		{Name: "messages per election (fewest)", Value: lo, Textbook: best},
-		{Name: "messages per election (mean)", Value: mean},
-		{Name: "messages per election (most)", Value: hi, Textbook: worst},
+		{Name: "elections after a coordinator crash", Value: float64(count)},
+		{Name: "messages per election after a crash (fewest)", Value: lo, Textbook: tb.best},
+		{Name: "messages per election after a crash (mean)", Value: mean},
+		{Name: "messages per election after a crash (most)", Value: hi, Textbook: tb.worst},
 	}
-	for _, e := range m.Episodes {
-		if e.Boot {
-			costs = append(costs, trace.Cost{Name: "messages at boot (every process elects)", Value: float64(e.Messages)})
-			break
-		}
+	if !tb.noAcks {
+		costs = append(costs, trace.Cost{Name: "acks per election after a crash (mean)", Value: acks, Textbook: tb.acks})
 	}
-	if acks {
-		total, finished := 0, 0
-		for _, e := range m.Episodes {
-			if !e.Boot && e.End >= 0 {
-				total += e.Acks
-				finished++
-			}
-		}
-		mean := 0.0
-		if finished > 0 {
-			mean = float64(total) / float64(finished)
-		}
-		costs = append(costs, trace.Cost{Name: "acks per election (mean)", Value: mean, Textbook: "one per hop"})
+	if count, _, mean, _, _ := m.stats(CauseRestart); count > 0 {
+		costs = append(costs, trace.Cost{Name: "messages per election when a process comes back (mean)", Value: mean, Textbook: tb.back})
+	}
+	if count, _, mean, _, _ := m.stats(CauseBoot); count > 0 {
+		costs = append(costs, trace.Cost{Name: "messages at boot (every process elects)", Value: mean})
 	}
 	if len(m.Reelection) > 0 {
 		var sum time.Duration
 		for _, d := range m.Reelection {
 			sum += d
 		}
-		costs = append(costs, trace.Cost{Name: "time to elect after the coordinator crashed", Value: ms(sum / time.Duration(len(m.Reelection))), Unit: "ms", Textbook: elect})
+		costs = append(costs, trace.Cost{Name: "time to elect after the coordinator crashed", Value: ms(sum / time.Duration(len(m.Reelection))), Unit: "ms", Textbook: tb.elect})
 	}
 	costs = append(costs, trace.Cost{Name: "time with two coordinators", Value: ms(m.TwoLeaders), Unit: "ms", Textbook: "0 without partitions"})
 	return costs
