@@ -221,16 +221,33 @@ func (p *RBS) Receive(env node.Env, from node.ID, msg node.Message) {
 	case rbsBeacon:
 		p.observe(env, m)
 	case rbsReport:
-		id := rbsRoundID{m.Epoch, m.Round}
-		if id.compare(p.cur) < 0 {
-			return // an old round
+		p.collect(from, m)
+	}
+}
+
+// collect keeps another receiver's report until this one estimates the
+// round; of rounds this receiver has not estimated yet (it may have missed
+// their beacons), only the latest two.
+func (p *RBS) collect(from node.ID, m rbsReport) {
+	id := rbsRoundID{m.Epoch, m.Round}
+	if id.compare(p.cur) < 0 {
+		return // an old round
+	}
+	if p.reports[id] == nil {
+		p.reports[id] = map[node.ID][]rbsObservation{}
+	}
+	if _, dup := p.reports[id][from]; !dup {
+		p.reports[id][from] = m.Obs
+	}
+	for len(p.reports) > 2 {
+		var oldest rbsRoundID
+		first := true
+		for r := range p.reports {
+			if first || r.compare(oldest) < 0 {
+				oldest, first = r, false
+			}
 		}
-		if p.reports[id] == nil {
-			p.reports[id] = map[node.ID][]rbsObservation{}
-		}
-		if _, dup := p.reports[id][from]; !dup {
-			p.reports[id][from] = m.Obs
-		}
+		delete(p.reports, oldest)
 	}
 }
 

@@ -72,3 +72,17 @@ func TestRBSBroadcasterTakesNoPart(t *testing.T) {
 		t.Fatalf("the broadcaster emitted %+v", rs)
 	}
 }
+
+// TestRBSKeepsFewReports: a receiver that hears no beacons (its link from
+// the broadcaster is cut) keeps only the latest rounds' reports, not all.
+func TestRBSKeepsFewReports(t *testing.T) {
+	env := newFakeEnv(1, 4)
+	p := NewRBS(RBSConfig{})
+	p.Start(env)
+	for r := uint64(1); r <= 100; r++ {
+		p.Receive(env, 2, rbsReport{Epoch: 1, Round: r, Obs: []rbsObservation{{0, stamp(epoch)}}})
+	}
+	if len(p.reports) != 2 || p.reports[rbsRoundID{1, 100}] == nil || p.reports[rbsRoundID{1, 99}] == nil {
+		t.Fatalf("kept the reports of %d rounds: %v", len(p.reports), p.reports)
+	}
+}
