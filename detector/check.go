@@ -147,7 +147,10 @@ type held struct {
 // Analyze reads a detector's run from its trace. It needs no vector clocks:
 // every judgement is on the trace's true time, in time order. A live trace
 // has no Crash event for a node killed with kill -9, which simply records
-// nothing more; Analyze supplies one (see timeline).
+// nothing more; Analyze supplies one at the node's last step when it
+// restarts with no crash recorded, or when, after at least ten steps, it
+// stays silent for more than ten times its mean interval between steps to
+// the end of the run.
 func Analyze(t *trace.Trace) *Report {
 	n := t.Nodes
 	for i := range t.Events {
@@ -429,26 +432,7 @@ func (r *Report) Rate() float64 {
 }
 
 // HeartbeatCosts measures a run of the heartbeat detector configured by cfg
-// (zero fields: defaults) in a group of n, beside the textbook: see costs.
-// The textbook bounds the false suspicions of ◇P only by "finitely many".
-func HeartbeatCosts(t *trace.Trace, n int, cfg HeartbeatConfig) []trace.Cost {
-	cfg = cfg.withDefaults()
-	return Analyze(t).costs(n, cfg.Period, "finitely many (◇P)")
-}
-
-// PhiCosts measures a run of the φ detector configured by cfg (zero fields:
-// defaults) in a group of n, beside the textbook: see costs. If the
-// inter-arrival times were normal with the window's mean and deviation, a
-// heartbeat would be suspected by mistake with probability 10^−Φ, which
-// gives the textbook figure for the false suspicions.
-func PhiCosts(t *trace.Trace, n int, cfg PhiConfig) []trace.Cost {
-	cfg = cfg.withDefaults()
-	r := Analyze(t)
-	expected := float64(r.Delays) * math.Pow(10, -cfg.Threshold)
-	return r.costs(n, cfg.Period, fmt.Sprintf("≈ %.2g (%d heartbeats × 10^−%g)", expected, r.Delays, cfg.Threshold))
-}
-
-// costs lists a run's costs beside their textbook figures:
+// (zero fields: defaults) in a group of n, beside the textbook:
 //
 //   - detection time, max and mean. A process suspects a crash T after the
 //     last heartbeat from it arrived, T the time-out in effect (the
@@ -457,9 +441,29 @@ func PhiCosts(t *trace.Trace, n int, cfg PhiConfig) []trace.Cost {
 //     at most T + δ and on average T + δ − P/2, with δ measured on the
 //     run's own heartbeats (an observer that is paused when its time-out
 //     expires takes longer);
-//   - false suspicions, beside mistakes (the detector's textbook word);
+//   - false suspicions, which the textbook bounds only by "finitely many";
 //   - the heartbeats' one-way delay δ;
 //   - messages per second per process, beside (N−1)/P.
+func HeartbeatCosts(t *trace.Trace, n int, cfg HeartbeatConfig) []trace.Cost {
+	cfg = cfg.withDefaults()
+	return Analyze(t).costs(n, cfg.Period, "finitely many (◇P)")
+}
+
+// PhiCosts measures a run of the φ detector configured by cfg (zero fields:
+// defaults) in a group of n, beside the textbook, as HeartbeatCosts does;
+// T is then the silence at which φ reached Φ. If the inter-arrival times
+// were normal with the window's mean and deviation, a heartbeat would be
+// suspected by mistake with probability 10^−Φ, which gives the textbook
+// figure for the false suspicions.
+func PhiCosts(t *trace.Trace, n int, cfg PhiConfig) []trace.Cost {
+	cfg = cfg.withDefaults()
+	r := Analyze(t)
+	expected := float64(r.Delays) * math.Pow(10, -cfg.Threshold)
+	return r.costs(n, cfg.Period, fmt.Sprintf("≈ %.2g (%d heartbeats × 10^−%g)", expected, r.Delays, cfg.Threshold))
+}
+
+// costs lists a run's costs beside their textbook figures (see
+// HeartbeatCosts); mistakes is the textbook's word on false suspicions.
 func (r *Report) costs(n int, period time.Duration, mistakes string) []trace.Cost {
 	var out []trace.Cost
 	if len(r.Detections) > 0 {

@@ -267,9 +267,10 @@ func (d *Phi) distribution(a *arrivals) (mean, stddev time.Duration) {
 // PhiOf is φ after a silence of t, for inter-arrival times distributed
 // normally with the given mean and standard deviation (Hayashibara et al.
 // 2004): −log10 of the probability ½·erfc((t − μ)/(σ√2))
-// that a heartbeat comes later than t. It is 0 for no silence at all only in
-// the limit; +Inf once that probability underflows. A standard deviation of
-// zero or less is treated as a step: φ is 0 before the mean and +Inf after.
+// that a heartbeat comes later than t. It is near 0 for silences well short
+// of the mean, and +Inf once that probability underflows. A standard
+// deviation of zero or less is treated as a step: φ is 0 up to the mean and
+// +Inf after.
 func PhiOf(t, mean, stddev time.Duration) float64 {
 	if stddev <= 0 {
 		if t <= mean {
