@@ -117,7 +117,7 @@ const (
 // heartbeats reach the lower process too; a process holding an election
 // lets the election settle it. Heartbeats (heartbeat.go) double as repeated
 // COORDINATOR messages, so a process that lost one still learns who won, and
-// a process that hears a higher coordinator than its own adopts it.
+// a process that hears from a higher coordinator than its own adopts it.
 //
 // The algorithm assumes a synchronous system: if an OK can take longer than
 // AnswerTimeout, two processes may both declare themselves coordinator. A
@@ -258,11 +258,13 @@ func (p *Bully) onCoordinator(env node.Env, from node.ID, m coordinator) {
 	}
 }
 
-// onHeartbeat hears from a coordinator: its own (the watch is reset), a
-// higher one it did not know of (it is adopted) or a lower one (bullied).
+// onHeartbeat hears from a coordinator: its own (the watch is reset), one
+// above itself and above the one it follows (it is adopted), one in between
+// (ignored: the coordinator it follows will bully it), or one below itself
+// (bullied).
 func (p *Bully) onHeartbeat(env node.Env, from node.ID, m heartbeat) {
 	switch {
-	case from > env.Self():
+	case from > env.Self() && (p.state != following || from >= p.leader):
 		p.follow(env, from, m.Epoch)
 	case from < env.Self():
 		p.bully(env, from)

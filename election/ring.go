@@ -126,8 +126,9 @@ type hop struct {
 // initiator's place. A process forwards each election and each COORDINATOR
 // once, which removes duplicates and the copies made when an ack is lost and
 // the sender moves on. A process that has forwarded an ELECTION does not
-// start one of its own on a heartbeat for a while (Chang and Roberts's
-// "participant"): the one under way will answer it. An initiator whose
+// start one of its own for a while, whether it suspects the coordinator or
+// hears from a higher one (Chang and Roberts's "participant"): the election
+// under way will bring news. An initiator whose
 // ELECTION does not come back within ElectionTimeout per member starts over,
 // and one that adopts a COORDINATOR before then abandons its own. A
 // heartbeat from a coordinator higher than the one a process follows means
@@ -225,7 +226,11 @@ func (p *Ring) Timeout(env node.Env, t any) {
 		p.participant = false
 	case suspect:
 		p.watch.fired()
-		if !p.electing && p.leader != env.Self() {
+		switch {
+		case p.electing || p.leader == env.Self():
+		case p.participant:
+			p.watch.heard(env) // the election passing by will bring news
+		default:
 			p.startElection(env) // the coordinator is not functioning
 		}
 	case beat:
