@@ -48,4 +48,3 @@ func ExampleCoordinatorCrashes() {
 	// 5.332s restart n3
 	// 6.998s restart n4
 }
-
