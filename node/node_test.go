@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 type vote struct {
@@ -191,5 +192,22 @@ func TestShortName(t *testing.T) {
 	}
 	if TypeName(&ack{}) != "node.ack" || TypeName(nil) != "nil" {
 		t.Fatal(TypeName(&ack{}))
+	}
+}
+
+func TestRegistryKeepsTimePrecision(t *testing.T) {
+	type stamp struct{ At time.Time }
+	r := NewRegistry(stamp{})
+	in := stamp{At: time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)}
+	data, err := r.Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.(stamp).At; !got.Equal(in.At) {
+		t.Fatalf("time came back as %v, want %v", got, in.At)
 	}
 }

@@ -35,7 +35,11 @@ const MaxMessageSize = 16 << 20
 
 // NewRegistry returns a registry holding the given prototypes (see Register).
 func NewRegistry(prototypes ...any) *Registry {
-	enc, err := cbor.CoreDetEncOptions().EncMode() // deterministic: sorted map keys
+	opts := cbor.CoreDetEncOptions() // deterministic: sorted map keys, shortest forms
+	// Times keep their nanoseconds (the default encoding rounds them to whole
+	// seconds, which would silently break any algorithm that sends a time).
+	opts.Time = cbor.TimeRFC3339Nano
+	enc, err := opts.EncMode()
 	if err != nil {
 		panic(err) // static options: cannot fail
 	}
