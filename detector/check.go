@@ -79,11 +79,11 @@ type Report struct {
 	// resumed after Settled (they may not have been heard from yet) or
 	// are paused at the end.
 	Stuck []Suspicion
-	// Heartbeats counts the heartbeats sent; Uptime is the processes' total
-	// time up (started and not crashed), so Heartbeats/Uptime is the
-	// message rate per process.
+	// Heartbeats counts the heartbeats sent; Running is the processes'
+	// total time running (up and not paused), so Heartbeats/Running is the
+	// message rate of a running process.
 	Heartbeats int
-	Uptime     time.Duration
+	Running    time.Duration
 	// Delays counts the heartbeats delivered to a running process;
 	// DelayMean and DelayMax are their one-way delays δ, the network's
 	// (first delivery of each; those held while the receiver was paused
@@ -112,6 +112,10 @@ type Detection struct {
 	// Timeout is the silence after which the observer suspected it (from
 	// the Suspect event).
 	Timeout time.Duration
+	// Paused is set when the observer was paused at some time between the
+	// crash and its detection, which then took longer than the textbook's
+	// figure for a running process.
+	Paused bool
 }
 
 // Suspicion is one Suspect event.
@@ -134,8 +138,34 @@ type status struct {
 	down, paused bool
 	// crashed is the time of the last crash, started of the last start,
 	// back of the last restart or resume, resumed of the last resume,
-	// upSince of the start of the current up period.
-	crashed, started, back, resumed, upSince time.Duration
+	// runSince of the start of the current running period (up and not
+	// paused), paused of the current pause.
+	crashed, started, back, resumed, runSince, pausedAt time.Duration
+	// pauses are the node's pauses so far, [from, to].
+	pauses [][2]time.Duration
+}
+
+// running reports whether the node is up and not paused.
+func (s *status) running() bool { return !s.down && !s.paused }
+
+// stop ends the node's current running period or pause at t.
+func (s *status) stop(t time.Duration, r *Report) {
+	switch {
+	case s.running():
+		r.Running += t - s.runSince
+	case s.paused:
+		s.pauses = append(s.pauses, [2]time.Duration{s.pausedAt, t})
+	}
+}
+
+// pausedDuring reports whether the node was paused at some time in [from, to].
+func (s *status) pausedDuring(from, to time.Duration) bool {
+	for _, p := range s.pauses {
+		if p[0] <= to && p[1] >= from {
+			return true
+		}
+	}
+	return false
 }
 
 // held is an observer's current opinion of one process.
@@ -179,17 +209,23 @@ func Analyze(t *trace.Trace) *Report {
 			p.down, p.started = false, e.Time
 			clear(opinion[e.Node]) // a fresh process trusts everyone
 		case trace.Crash:
-			if !p.down {
-				r.Uptime += e.Time - p.upSince
-			}
+			p.stop(e.Time, r)
 			p.down, p.paused, p.crashed = true, false, e.Time
 			clear(opinion[e.Node])
 		case trace.Restart:
-			p.down, p.back, p.upSince = false, e.Time, e.Time
+			if p.down {
+				p.down, p.back, p.runSince = false, e.Time, e.Time
+			}
 		case trace.Pause:
-			p.paused = true
+			if p.running() {
+				p.stop(e.Time, r)
+				p.paused, p.pausedAt = true, e.Time
+			}
 		case trace.Resume:
-			p.paused, p.back, p.resumed = false, e.Time, e.Time
+			if p.paused {
+				p.stop(e.Time, r)
+				p.paused, p.back, p.resumed, p.runSince = false, e.Time, e.Time, e.Time
+			}
 		case trace.Send:
 			if _, ok := e.Value.(heartbeat); ok {
 				r.Heartbeats++
@@ -229,9 +265,7 @@ func Analyze(t *trace.Trace) *Report {
 		}
 	}
 	for q := range st {
-		if !st[q].down {
-			r.Uptime += r.End - st[q].upSince
-		}
+		st[q].stop(r.End, r)
 	}
 	if r.Delays > 0 {
 		r.DelayMean = delaySum / time.Duration(r.Delays)
@@ -331,6 +365,7 @@ func (r *Report) judge(st []status, opinion [][]held) {
 			}
 			d.At, d.Timeout = h.s.At, h.s.Timeout
 			d.Delay = max(0, d.At-max(c.At, s.started))
+			d.Paused = s.pausedDuring(c.At, d.At)
 			r.Detections = append(r.Detections, d)
 		}
 	}
@@ -423,12 +458,12 @@ func (r *Report) MaxDetection() time.Duration {
 	return m
 }
 
-// Rate is the heartbeats sent per second of a process's uptime.
+// Rate is the heartbeats sent per second a process runs.
 func (r *Report) Rate() float64 {
-	if r.Uptime <= 0 {
+	if r.Running <= 0 {
 		return 0
 	}
-	return float64(r.Heartbeats) / r.Uptime.Seconds()
+	return float64(r.Heartbeats) / r.Running.Seconds()
 }
 
 // HeartbeatCosts measures a run of the heartbeat detector configured by cfg
@@ -439,8 +474,9 @@ func (r *Report) Rate() float64 {
 //     Suspect's Timeout); that heartbeat left up to a period P before the
 //     crash and took δ to arrive, so the textbook has a detection time of
 //     at most T + δ and on average T + δ − P/2, with δ measured on the
-//     run's own heartbeats (an observer that is paused when its time-out
-//     expires takes longer);
+//     run's own heartbeats. That is for an observer that is running, so
+//     detections by one paused meanwhile (Detection.Paused) are left out
+//     here; Check's detail counts them;
 //   - false suspicions, which the textbook bounds only by "finitely many";
 //   - the heartbeats' one-way delay δ;
 //   - messages per second per process, beside (N−1)/P.
@@ -466,17 +502,26 @@ func PhiCosts(t *trace.Trace, n int, cfg PhiConfig) []trace.Cost {
 // HeartbeatCosts); mistakes is the textbook's word on false suspicions.
 func (r *Report) costs(n int, period time.Duration, mistakes string) []trace.Cost {
 	var out []trace.Cost
-	if len(r.Detections) > 0 {
-		var sumT, maxT time.Duration
-		for _, d := range r.Detections {
+	var running []Detection
+	for _, d := range r.Detections {
+		if !d.Paused {
+			running = append(running, d)
+		}
+	}
+	if len(running) > 0 {
+		var sumT, maxT, sum, slowest time.Duration
+		for _, d := range running {
 			sumT += d.Timeout
 			maxT = max(maxT, d.Timeout)
+			sum += d.Delay
+			slowest = max(slowest, d.Delay)
 		}
-		meanT := sumT / time.Duration(len(r.Detections))
+		k := time.Duration(len(running))
+		meanT := sumT / k
 		out = append(out,
-			trace.Cost{Name: "detection time (max)", Value: msValue(r.MaxDetection()), Unit: "ms",
+			trace.Cost{Name: "detection time (max)", Value: msValue(slowest), Unit: "ms",
 				Textbook: fmt.Sprintf("T + δmax = %v (T = %v)", round(maxT+r.DelayMax), round(maxT))},
-			trace.Cost{Name: "detection time (mean)", Value: msValue(r.MeanDetection()), Unit: "ms",
+			trace.Cost{Name: "detection time (mean)", Value: msValue(sum / k), Unit: "ms",
 				Textbook: fmt.Sprintf("≈ T + δ − P/2 = %v (T = %v)", round(meanT+r.DelayMean-period/2), round(meanT))})
 	}
 	out = append(out, trace.Cost{Name: "false suspicions", Value: float64(len(r.False)), Textbook: mistakes})

@@ -397,10 +397,10 @@ func TestAnalyzeMeasures(t *testing.T) {
 	if r.Heartbeats != 5 || r.Delays != 3 || r.DelayMean != 4*ms || r.DelayMax != 6*ms {
 		t.Errorf("heartbeats %d, delays %d, mean %v, max %v; want 5, 3, 4ms, 6ms", r.Heartbeats, r.Delays, r.DelayMean, r.DelayMax)
 	}
-	if want := 2*2*time.Second + 400*ms; r.Uptime != want {
-		t.Errorf("uptime %v, want %v", r.Uptime, want)
+	if want := 2*time.Second + 400*ms + 1850*ms; r.Running != want { // n2 was paused for 150 ms
+		t.Errorf("running time %v, want %v", r.Running, want)
 	}
-	if got, want := r.Rate(), 5/4.4; math.Abs(got-want) > 1e-9 {
+	if got, want := r.Rate(), 5/4.25; math.Abs(got-want) > 1e-9 {
 		t.Errorf("rate %v, want %v", got, want)
 	}
 	if r.MaxDetection() != 550*ms || r.MeanDetection() != 525*ms {
@@ -412,7 +412,7 @@ func TestAnalyzeMeasures(t *testing.T) {
 		"detection time (mean)":           "525 ms",
 		"false suspicions":                "0",
 		"heartbeat delay δ (mean)":        "4 ms",
-		"messages per second per process": "1.1",
+		"messages per second per process": "1.2",
 	}
 	textbook := map[string]string{
 		"detection time (max)":            "T + δmax = 506ms (T = 500ms)",
@@ -432,5 +432,29 @@ func TestAnalyzeMeasures(t *testing.T) {
 	phi := PhiCosts(&b.t, 3, PhiConfig{Threshold: 2})
 	if c := phi[2]; c.Name != "false suspicions" || c.Textbook != "≈ 0.03 (3 heartbeats × 10^−2)" {
 		t.Errorf("φ's false suspicions beside %q", c.Textbook)
+	}
+}
+
+// A detection by an observer paused after the crash is slower than the
+// textbook's, for a running observer: Check counts it, the costs leave it out.
+func TestPausedObserverLeftOutOfCosts(t *testing.T) {
+	b := newTrace(3)
+	b.crash(100, n2)
+	b.suspect(600, n0, n2)
+	b.pause(200, n1)
+	b.resume(900, n1)
+	b.suspect(900, n1, n2)
+	b.end(2000)
+	r := Analyze(&b.t)
+	if len(r.Detections) != 2 || r.Detections[0].Paused || !r.Detections[1].Paused {
+		t.Fatalf("detections %+v: want n0's running, n1's paused", r.Detections)
+	}
+	if c := r.Completeness(); !strings.Contains(c.Detail, "detection time max 800ms (n1 of n2), mean 650ms") {
+		t.Errorf("completeness: %s", c.Detail)
+	}
+	for _, c := range HeartbeatCosts(&b.t, 3, HeartbeatConfig{}) {
+		if strings.HasPrefix(c.Name, "detection time") && c.String() != "500 ms" {
+			t.Errorf("%s = %s, want n0's 500 ms only", c.Name, c)
+		}
 	}
 }
