@@ -8,8 +8,9 @@ import (
 )
 
 // heartbeat is the message every process sends to every other process once a
-// period: Chandra and Toueg's "p-is-alive", the HEARTBEAT of Cachin,
-// Guerraoui and Rodrigues. Boot counts the sender's starts (it is kept in
+// period: Chandra and Toueg's "p-is-alive". (Cachin, Guerraoui and Rodrigues
+// ask for theirs with a HEARTBEATREQUEST and get a HEARTBEATREPLY; pushing
+// heartbeats saves the requests.) Boot counts the sender's starts (it is kept in
 // durable storage, so it only grows) and Seq its heartbeats since it last
 // started: together they tell a receiver a late or duplicated copy from news,
 // and a restart from a long silence.

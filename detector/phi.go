@@ -26,8 +26,9 @@ const (
 	DefaultThreshold = 8.0
 	// LowThreshold is Φ = 1, a deliberately broken setting: suspect as soon
 	// as the chance that the heartbeat is merely late falls under 10%. On
-	// a process with recurrent long pauses it suspects at almost every
-	// pause, for ever, and Check's eventual accuracy fails.
+	// a process with recurrent long pauses it goes on suspecting it at many
+	// of them, however many it has seen, and Check's eventual accuracy
+	// fails.
 	LowThreshold = 1.0
 )
 

@@ -50,7 +50,7 @@ func detectorCatalog() []*algorithm {
 			Ops:        1,
 			Messages:   detector.PhiMessages(),
 			Variants: []variant{
-				{"low-threshold", "suspect when φ > 1 (a 10% chance the heartbeat is merely late): the slow process is suspected at its pauses for ever"},
+				{"low-threshold", "suspect when φ > 1 (a 10% chance the heartbeat is merely late): the slow process is still suspected at many of its pauses at the end"},
 			},
 			New: func(v string) node.Factory {
 				cfg := detector.DefaultPhiConfig()
