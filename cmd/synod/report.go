@@ -136,14 +136,14 @@ func writeReport(w, progress io.Writer, algs []*algorithm, sizes []int, seeds in
 						t.pass++
 					}
 				}
-				tb := a.Textbook(n)
-				if r.metrics.Replies > 0 {
+				// Messages per operation only where the textbook gives the
+				// figure: for some algorithms the requests are an observer's
+				// samples, and the ratio would mean nothing.
+				if tb := a.Textbook(n); r.metrics.Replies > 0 && tb.PerOp > 0 {
 					row := find(a.Name, n, "messages per operation")
 					row.sum += r.metrics.MessagesPerOp()
 					row.runs++
-					if tb.PerOp > 0 {
-						row.textbook = textbookCell(tb)
-					}
+					row.textbook = textbookCell(tb)
 				}
 				if a.Costs != nil {
 					for _, c := range a.Costs(r.trace, n) {
