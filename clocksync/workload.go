@@ -6,15 +6,8 @@ import (
 	"github.com/synod-dev/synod/node"
 )
 
-// Driver is the part of a runtime that a workload needs: a way to submit a
-// request at a given time and the membership. *sim.Sim implements it;
-// defining it here keeps this package free of any runtime import.
-type Driver interface {
-	// Request submits op to process to at time at and returns its ID.
-	Request(at time.Duration, to node.ID, op any) node.RequestID
-	// Group is the membership.
-	Group() []node.ID
-}
+// Driver is what a workload needs from a runtime (see node.Driver).
+type Driver = node.Driver
 
 // SampleWorkload asks every process for a Reading at the given number of
 // instants, evenly spread over a run of length until (the last one at

@@ -2,22 +2,14 @@ package detector
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/synod-dev/synod/node"
 )
 
-// Driver is the part of a runtime that a scenario needs: the membership and
-// the harness's seeded random source. *sim.Sim implements it; defining it
-// here keeps this package free of any runtime import (DESIGN.md §4).
-type Driver interface {
-	// Group is the membership.
-	Group() []node.ID
-	// Rand is the harness's random source.
-	Rand() *rand.Rand
-}
+// Driver is what a workload needs from a runtime (see node.Driver).
+type Driver = node.Driver
 
 // FaultKind names what a Fault does to a process.
 type FaultKind string

@@ -1,24 +1,13 @@
 package mutex
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/synod-dev/synod/node"
 )
 
-// Driver is the part of a runtime that a workload needs: a way to submit a
-// client request at a given time, the membership, and the harness's seeded
-// random source. *sim.Sim implements it; defining it here keeps this package
-// free of any runtime import (DESIGN.md §4: algorithms import downward only).
-type Driver interface {
-	// Request submits op to process to at time at and returns its ID.
-	Request(at time.Duration, to node.ID, op any) node.RequestID
-	// Group is the membership.
-	Group() []node.ID
-	// Rand is the workload's random source.
-	Rand() *rand.Rand
-}
+// Driver is what a workload needs from a runtime (see node.Driver).
+type Driver = node.Driver
 
 // WorkloadFraction is the share of a run during which Workload submits
 // requests; the rest of the run is left for every request to be served, so
@@ -38,14 +27,6 @@ func Workload(d Driver, count int, until time.Duration) {
 // (the clients), for runs in which some processes play another role, such as
 // the coordinators of the voting algorithm.
 func WorkloadOn(d Driver, clients []node.ID, count int, until time.Duration) {
-	if len(clients) == 0 {
-		return
-	}
-	r := d.Rand()
-	window := max(int64(float64(until)*WorkloadFraction), 1)
-	for range count {
-		at := time.Duration(r.Int64N(window))
-		to := clients[r.IntN(len(clients))]
-		d.Request(at, to, Acquire{})
-	}
+	window := time.Duration(float64(until) * WorkloadFraction)
+	node.SpreadRequests(d, clients, count, window, func(int) any { return Acquire{} })
 }
