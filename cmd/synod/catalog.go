@@ -57,7 +57,19 @@ type algorithm struct {
 // maxClockNodes is the largest group that gets ground-truth vector clocks.
 const maxClockNodes = 1000
 
-type variant struct{ Name, Summary string }
+// variant is a deliberately broken version of an algorithm.
+type variant struct {
+	Name, Summary string
+	// ExposedBy is the fault that makes the breakage show, when a run on
+	// the default settings cannot (a missing sync needs a crash); zero when
+	// the default run exposes it.
+	ExposedBy sim.Nemesis
+}
+
+// crashRestarts are frequent crash-restarts, which expose a missing sync.
+func crashRestarts(length time.Duration) sim.Nemesis {
+	return sim.Nemesis{Crash: 10, RestartAfter: 20 * time.Millisecond, Stop: length / 2}
+}
 
 // textbook is a published cost figure: messages per completed operation.
 type textbook struct {
@@ -96,8 +108,8 @@ var coreCatalog = []*algorithm{
 		Length:     10 * time.Second,
 		Messages:   clock.Messages(),
 		Variants: []variant{
-			{"no-max", "on receive, tick without taking the max with the message's timestamp"},
-			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
+			{Name: "no-max", Summary: "on receive, tick without taking the max with the message's timestamp"},
+			{Name: "no-sync", Summary: "write the clock to storage without syncing: a crash-restart turns it back", ExposedBy: crashRestarts(10 * time.Second)},
 		},
 		New: func(v string) node.Factory {
 			cfg := clock.DefaultLamportConfig()
@@ -116,8 +128,8 @@ var coreCatalog = []*algorithm{
 		Length:     10 * time.Second,
 		Messages:   clock.Messages(),
 		Variants: []variant{
-			{"no-merge", "on receive, tick the own entry without merging the message's vector"},
-			{"no-sync", "write the clock to storage without syncing: a crash-restart turns it back"},
+			{Name: "no-merge", Summary: "on receive, tick the own entry without merging the message's vector"},
+			{Name: "no-sync", Summary: "write the clock to storage without syncing: a crash-restart turns it back", ExposedBy: crashRestarts(10 * time.Second)},
 		},
 		New: func(v string) node.Factory {
 			cfg := clock.DefaultVectorConfig()
@@ -136,7 +148,7 @@ var coreCatalog = []*algorithm{
 		Length:     5 * time.Second,
 		Ops:        100,
 		Messages:   broadcast.TotalOrderMessages(),
-		Variants:   []variant{{"early-deliver", "deliver the head of the queue without waiting for every acknowledgement"}},
+		Variants:   []variant{{Name: "early-deliver", Summary: "deliver the head of the queue without waiting for every acknowledgement"}},
 		New: func(v string) node.Factory {
 			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
 			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
@@ -155,7 +167,7 @@ var coreCatalog = []*algorithm{
 		Length:     10 * time.Second,
 		Ops:        1,
 		Messages:   broadcast.GossipMessages(),
-		Variants:   []variant{{"fanout-1", "push to a single peer: the epidemic dies out"}},
+		Variants:   []variant{{Name: "fanout-1", Summary: "push to a single peer: the epidemic dies out"}},
 		New: func(v string) node.Factory {
 			cfg := broadcast.GossipConfig{Broken: v == "fanout-1"}
 			return func(node.ID) node.Process { return broadcast.NewGossip(cfg) }

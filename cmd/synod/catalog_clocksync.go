@@ -27,7 +27,7 @@ func clocksyncCatalog() []*algorithm {
 	// An operation is one clock Sample, not a synchronization: the
 	// messages per round are among the costs.
 	noPerOp := func(int) textbook { return textbook{} }
-	stepBackward := variant{"step-backward", "apply negative corrections at once instead of slewing them: the clock runs backward"}
+	stepBackward := variant{Name: "step-backward", Summary: "apply negative corrections at once instead of slewing them: the clock runs backward"}
 	return []*algorithm{
 		{
 			Name:       "clocksync/cristian",
@@ -38,7 +38,7 @@ func clocksyncCatalog() []*algorithm {
 			Ops:        100,
 			Messages:   clocksync.CristianMessages(),
 			Variants: []variant{
-				{"no-half-rtt", "set the clock to the server's T as it arrives, without adding RTT/2, but claim ±RTT/2"},
+				{Name: "no-half-rtt", Summary: "set the clock to the server's T as it arrives, without adding RTT/2, but claim ±RTT/2"},
 				stepBackward,
 			},
 			New: func(v string) node.Factory {
@@ -63,7 +63,7 @@ func clocksyncCatalog() []*algorithm {
 			Ops:        100,
 			Messages:   clocksync.NTPMessages(),
 			Variants: []variant{
-				{"latest-sample", "slew to the latest sample's θ instead of the filter's choice, but claim the filter's bound"},
+				{Name: "latest-sample", Summary: "slew to the latest sample's θ instead of the filter's choice, but claim the filter's bound"},
 				stepBackward,
 			},
 			New: func(v string) node.Factory {
@@ -88,7 +88,7 @@ func clocksyncCatalog() []*algorithm {
 			Ops:        100,
 			Messages:   clocksync.BerkeleyMessages(),
 			Variants: []variant{
-				{"absolute-time", "send each slave the time to set instead of its adjustment: stale by the message's delay"},
+				{Name: "absolute-time", Summary: "send each slave the time to set instead of its adjustment: stale by the message's delay"},
 				stepBackward,
 			},
 			New: func(v string) node.Factory {
@@ -113,7 +113,7 @@ func clocksyncCatalog() []*algorithm {
 			Ops:        100,
 			Messages:   clocksync.RBSMessages(),
 			Variants: []variant{
-				{"exclude-self", "adopt the mean of the other receivers' clocks, not of all, yet claim the same reference"},
+				{Name: "exclude-self", Summary: "adopt the mean of the other receivers' clocks, not of all, yet claim the same reference"},
 				stepBackward,
 			},
 			New: func(v string) node.Factory {

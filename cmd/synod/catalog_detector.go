@@ -26,8 +26,8 @@ func detectorCatalog() []*algorithm {
 			Ops:        1,
 			Messages:   detector.HeartbeatMessages(),
 			Variants: []variant{
-				{"fixed-timeout", "never increase a time-out: the slow process's pauses are suspected for ever"},
-				{"shared-timer", "one time-out timer for the whole group: heartbeats from the living hide a crash (N ≥ 3)"},
+				{Name: "fixed-timeout", Summary: "never increase a time-out: the slow process's pauses are suspected for ever"},
+				{Name: "shared-timer", Summary: "one time-out timer for the whole group: heartbeats from the living hide a crash (N ≥ 3)"},
 			},
 			New: func(v string) node.Factory {
 				cfg := detector.DefaultHeartbeatConfig()
@@ -50,7 +50,7 @@ func detectorCatalog() []*algorithm {
 			Ops:        1,
 			Messages:   detector.PhiMessages(),
 			Variants: []variant{
-				{"low-threshold", "suspect when φ > 1 (a 10% chance the heartbeat is merely late): the slow process is still suspected at many of its pauses at the end"},
+				{Name: "low-threshold", Summary: "suspect when φ > 1 (a 10% chance the heartbeat is merely late): the slow process is still suspected at many of its pauses at the end"},
 			},
 			New: func(v string) node.Factory {
 				cfg := detector.DefaultPhiConfig()

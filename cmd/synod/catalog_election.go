@@ -27,7 +27,7 @@ func electionCatalog() []*algorithm {
 			Ops:        1,
 			Messages:   election.BullyMessages(),
 			Variants: []variant{
-				{"ignore-ok", "pay no attention to OK answers: every election ends with its holder declaring itself coordinator"},
+				{Name: "ignore-ok", Summary: "pay no attention to OK answers: every election ends with its holder declaring itself coordinator"},
 			},
 			New: func(v string) node.Factory {
 				cfg := election.DefaultBullyConfig()
@@ -48,8 +48,8 @@ func electionCatalog() []*algorithm {
 			Ops:        1,
 			Messages:   election.RingMessages(),
 			Variants: []variant{
-				{"no-skip", "never skip a successor that does not acknowledge: no election gets past a crashed process"},
-				{"pick-initiator", "name the initiator coordinator instead of the highest ID on the list"},
+				{Name: "no-skip", Summary: "never skip a successor that does not acknowledge: no election gets past a crashed process"},
+				{Name: "pick-initiator", Summary: "name the initiator coordinator instead of the highest ID on the list"},
 			},
 			New: func(v string) node.Factory {
 				cfg := election.DefaultRingConfig()

@@ -11,10 +11,32 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/sim"
 )
+
+// nemesisFlags prints random faults as the `synod sim` flags that ask for them.
+func nemesisFlags(n sim.Nemesis) string {
+	var f []string
+	add := func(flag string, v any, set bool) {
+		if set {
+			f = append(f, fmt.Sprintf("--%s %v", flag, v))
+		}
+	}
+	add("crashes", n.Crash, n.Crash > 0)
+	add("restart-after", n.RestartAfter, n.Crash > 0)
+	add("partitions", n.Partition, n.Partition > 0)
+	add("partition-for", n.PartitionFor, n.Partition > 0)
+	add("pauses", n.Pause, n.Pause > 0)
+	add("pause-for", n.PauseFor, n.Pause > 0)
+	add("skew", n.Skew, n.Skew > 0)
+	add("drift", n.Drift, n.Drift > 0)
+	return strings.Join(f, " ")
+}
 
 func main() {
 	if err := newRoot(os.Stdout, os.Stderr).Execute(); err != nil {
@@ -65,7 +87,11 @@ func newListCmd() *cobra.Command {
 			for _, a := range algs {
 				fmt.Fprintf(w, "%s\t%s\n", a.Name, a.Summary)
 				for _, v := range a.Variants {
-					fmt.Fprintf(w, "\t  --variant %s: broken on purpose: %s\n", v.Name, v.Summary)
+					shows := ""
+					if v.ExposedBy.Active() {
+						shows = fmt.Sprintf(" (shows with %s)", nemesisFlags(v.ExposedBy))
+					}
+					fmt.Fprintf(w, "\t  --variant %s: broken on purpose: %s%s\n", v.Name, v.Summary, shows)
 				}
 			}
 			return w.Flush()

@@ -64,9 +64,7 @@ func TestCatalogCorrectPassesBrokenIsCaught(t *testing.T) {
 		for _, v := range a.Variants {
 			vs := *spec
 			vs.variant = v.Name
-			if v.Name == "no-sync" { // only a crash exposes a missing sync
-				vs.base.Nemesis = sim.Nemesis{Crash: 10, RestartAfter: 20 * time.Millisecond, Stop: a.Length / 2}
-			}
+			vs.base.Nemesis = v.ExposedBy
 			caught := uint64(0)
 			for seed := uint64(1); seed <= 20 && caught == 0; seed++ {
 				if r := vs.execute(seed, false); r.err == nil && !r.ok() {
@@ -157,6 +155,9 @@ func TestListShowsEveryAlgorithm(t *testing.T) {
 		if !strings.Contains(out, a.Name) {
 			t.Errorf("list lacks %s", a.Name)
 		}
+	}
+	if !strings.Contains(out, "--variant no-sync: broken on purpose: write the clock to storage without syncing: a crash-restart turns it back (shows with --crashes 10 --restart-after 20ms)") {
+		t.Errorf("list does not say which faults expose no-sync:\n%s", out)
 	}
 }
 
