@@ -82,7 +82,6 @@ type Node struct {
 	waiters map[node.RequestID]chan replied
 
 	nextReq atomic.Uint64
-	traceMu sync.Mutex // the recorder may be called from timers (drops) too
 	done    chan struct{}
 }
 
@@ -352,20 +351,22 @@ func (n *Node) typeName(v any) string {
 }
 
 // record stamps an event with wall-clock time and, for process
-// events, this node's vector clock after ticking it.
+// events, this node's vector clock after ticking it. It runs only on the
+// event loop. The clock is copied only where it is kept: in the trace, or in
+// the frame of a Send.
 func (n *Node) record(e *trace.Event) {
 	if e.Kind.IsProcess() {
 		n.vc[n.cfg.ID]++
 		e.Node = n.cfg.ID
-		e.Clock = n.vc.Clone()
+		if n.cfg.Trace != nil || e.Kind == trace.Send {
+			e.Clock = n.vc.Clone()
+		}
 	}
 	if n.cfg.Trace == nil {
 		return
 	}
 	e.Time = time.Duration(time.Now().UnixNano())
-	n.traceMu.Lock()
 	n.cfg.Trace.Record(e)
-	n.traceMu.Unlock()
 }
 
 // Env implementation. These methods are called only from the event loop.
