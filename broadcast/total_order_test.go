@@ -1,13 +1,11 @@
 package broadcast
 
 import (
-	"log/slog"
-	"math/rand/v2"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/node/nodetest"
 )
 
 // These tests drive processes by hand through a fake Env, one step at a
@@ -25,18 +23,16 @@ type link struct {
 type handNet struct {
 	t     *testing.T
 	procs []node.Process
-	envs  []*fakeEnv
+	envs  []*nodetest.Env
 	queue []link
 }
 
 func newHandNet(t *testing.T, n int, cfg TotalOrderConfig) *handNet {
 	h := &handNet{t: t}
-	group := make([]node.ID, n)
-	for i := range group {
-		group[i] = node.ID(i)
-	}
 	for i := range n {
-		h.envs = append(h.envs, &fakeEnv{self: node.ID(i), group: group, net: h, replies: map[node.RequestID]any{}})
+		env := nodetest.New(node.ID(i), n)
+		env.OnSend = func(to node.ID, msg node.Message) { h.queue = append(h.queue, link{node.ID(i), to, msg}) }
+		h.envs = append(h.envs, env)
 		h.procs = append(h.procs, NewTotalOrder(cfg))
 		h.procs[i].Start(h.envs[i])
 	}
@@ -82,7 +78,7 @@ func (h *handNet) drain() {
 // delivered returns the payloads n has delivered, in order.
 func (h *handNet) delivered(n node.ID) []string {
 	var out []string
-	for _, e := range h.envs[n].emitted {
+	for _, e := range h.envs[n].Emitted {
 		if d, ok := e.(Delivered); ok {
 			out = append(out, d.Payload)
 		}
@@ -90,37 +86,26 @@ func (h *handNet) delivered(n node.ID) []string {
 	return out
 }
 
-// fakeEnv is the Env of one hand-driven process.
-type fakeEnv struct {
-	self    node.ID
-	group   []node.ID
-	net     *handNet
-	emitted []any
-	replies map[node.RequestID]any
-}
-
-func (e *fakeEnv) Self() node.ID                         { return e.self }
-func (e *fakeEnv) Group() []node.ID                      { return e.group }
-func (e *fakeEnv) Now() time.Time                        { return time.Time{} }
-func (e *fakeEnv) After(time.Duration, any) node.TimerID { panic("total order sets no timers") }
-func (e *fakeEnv) Cancel(node.TimerID)                   {}
-func (e *fakeEnv) Rand() *rand.Rand                      { return rand.New(rand.NewPCG(1, 2)) }
-func (e *fakeEnv) Store() node.Store                     { return node.NewMemStore() }
-func (e *fakeEnv) Emit(event any)                        { e.emitted = append(e.emitted, event) }
-func (e *fakeEnv) Reply(req node.RequestID, result any)  { e.replies[req] = result }
-func (e *fakeEnv) Log() *slog.Logger                     { return slog.New(slog.DiscardHandler) }
-func (e *fakeEnv) Send(to node.ID, msg node.Message) {
-	e.net.queue = append(e.net.queue, link{e.self, to, msg})
-}
-func (e *fakeEnv) last() any { return e.emitted[len(e.emitted)-1] }
-
-// emittedTypes lists the registry names of what the process emitted.
-func (e *fakeEnv) emittedTypes() []string {
+// emittedTypes lists the registry names of what a process emitted.
+func emittedTypes(env *nodetest.Env) []string {
 	var types []string
-	for _, v := range e.emitted {
+	for _, v := range env.Emitted {
 		types = append(types, node.TypeName(v))
 	}
 	return types
+}
+
+// last is what a process emitted last.
+func last(env *nodetest.Env) any { return env.Emitted[len(env.Emitted)-1] }
+
+// replyTo returns the reply to request req (nil if there was none).
+func replyTo(env *nodetest.Env, req node.RequestID) any {
+	for _, r := range env.Replies {
+		if r.Req == req {
+			return r.Result
+		}
+	}
+	return nil
 }
 
 func equal[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
@@ -132,7 +117,7 @@ func equal[T any](a, b T) bool { return reflect.DeepEqual(a, b) }
 func TestMulticastIsTimestampedAndSentToAllOthers(t *testing.T) {
 	h := newHandNet(t, 3, TotalOrderConfig{})
 	h.multicast(0, 7, "x")
-	if got, want := h.envs[0].emittedTypes(), []string{"broadcast.Sent"}; !equal(got, want) {
+	if got, want := emittedTypes(h.envs[0]), []string{"broadcast.Sent"}; !equal(got, want) {
 		t.Fatalf("n0 emitted %v, want %v (and no delivery yet)", got, want)
 	}
 	want := []link{
@@ -142,7 +127,7 @@ func TestMulticastIsTimestampedAndSentToAllOthers(t *testing.T) {
 	if !equal(h.queue, want) {
 		t.Fatalf("network holds %+v, want %+v", h.queue, want)
 	}
-	if got, want := h.envs[0].last(), (Sent{Sender: 0, TS: 1, Payload: "x"}); got != want {
+	if got, want := last(h.envs[0]), (Sent{Sender: 0, TS: 1, Payload: "x"}); got != want {
 		t.Fatalf("n0 emitted %+v, want %+v", got, want)
 	}
 }
@@ -191,10 +176,10 @@ func TestDeliverOnlyWhenAcknowledgedByAll(t *testing.T) {
 			t.Errorf("%v delivered %v, want [x]", n, got)
 		}
 	}
-	if got, want := h.envs[0].replies[7], (Delivered{Sender: 0, TS: 1, Payload: "x"}); got != want {
+	if got, want := replyTo(h.envs[0], 7), (Delivered{Sender: 0, TS: 1, Payload: "x"}); got != want {
 		t.Errorf("request 7 answered with %+v, want %+v", got, want)
 	}
-	if len(h.envs[1].replies)+len(h.envs[2].replies) != 0 {
+	if len(h.envs[1].Replies)+len(h.envs[2].Replies) != 0 {
 		t.Errorf("only the originator answers the request")
 	}
 }
@@ -248,10 +233,10 @@ func TestDuplicatesAreHarmless(t *testing.T) {
 func TestSingleProcessDeliversAtOnce(t *testing.T) {
 	h := newHandNet(t, 1, TotalOrderConfig{})
 	h.multicast(0, 3, "solo")
-	if got, want := h.envs[0].emittedTypes(), []string{"broadcast.Sent", "broadcast.Delivered"}; !equal(got, want) {
+	if got, want := emittedTypes(h.envs[0]), []string{"broadcast.Sent", "broadcast.Delivered"}; !equal(got, want) {
 		t.Fatalf("emitted %v, want %v", got, want)
 	}
-	if _, ok := h.envs[0].replies[3]; !ok {
+	if replyTo(h.envs[0], 3) == nil {
 		t.Fatalf("request 3 not answered")
 	}
 }

@@ -1,62 +1,29 @@
 package clocksync
 
 import (
-	"log/slog"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/node/nodetest"
 )
 
-// fakeEnv is a hand-driven node.Env: the test sets the clock and reads what
+// fakeEnv is the hand-driven Env: the test sets the clock and reads what
 // the process emitted and sent.
-type fakeEnv struct {
-	id    node.ID
-	group []node.ID
-	now   time.Time
-	emits []any
-	sent  []sentMsg
-	store *node.MemStore
-	rng   *rand.Rand
-}
+type fakeEnv = nodetest.Env
 
-type sentMsg struct {
-	to  node.ID
-	msg any
-}
+var epoch = nodetest.Epoch
 
-var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-func newFakeEnv(id node.ID, n int) *fakeEnv {
-	e := &fakeEnv{id: id, now: epoch, store: node.NewMemStore(), rng: rand.New(rand.NewPCG(1, 2))}
-	for i := range n {
-		e.group = append(e.group, node.ID(i))
-	}
-	return e
-}
-
-func (e *fakeEnv) Self() node.ID                         { return e.id }
-func (e *fakeEnv) Group() []node.ID                      { return e.group }
-func (e *fakeEnv) Now() time.Time                        { return e.now }
-func (e *fakeEnv) Send(to node.ID, m node.Message)       { e.sent = append(e.sent, sentMsg{to, m}) }
-func (e *fakeEnv) After(time.Duration, any) node.TimerID { return 0 }
-func (e *fakeEnv) Cancel(node.TimerID)                   {}
-func (e *fakeEnv) Rand() *rand.Rand                      { return e.rng }
-func (e *fakeEnv) Store() node.Store                     { return e.store }
-func (e *fakeEnv) Emit(v any)                            { e.emits = append(e.emits, v) }
-func (e *fakeEnv) Reply(node.RequestID, any)             {}
-func (e *fakeEnv) Log() *slog.Logger                     { return slog.New(slog.DiscardHandler) }
+func newFakeEnv(id node.ID, n int) *fakeEnv { return nodetest.New(id, n) }
 
 // readings returns the Readings emitted so far and forgets them.
-func (e *fakeEnv) readings() []Reading {
+func readings(env *fakeEnv) []Reading {
 	var rs []Reading
-	for _, v := range e.emits {
+	for _, v := range env.TakeEmitted() {
 		if r, ok := v.(Reading); ok {
 			rs = append(rs, r)
 		}
 	}
-	e.emits = nil
 	return rs
 }
 
@@ -104,22 +71,22 @@ func TestSlewing(t *testing.T) {
 			c := newDisciplined(tt.d)
 			var last, since time.Time
 			for i, s := range tt.steps {
-				env.now = epoch.Add(s.after)
+				env.Clock = epoch.Add(s.after)
 				if s.correct != 0 {
-					since = env.now
+					since = env.Clock
 					c.correct(env, s.correct, estimate{reference: "n0", bound: ms, since: since})
 				}
-				r := c.reading(env.now)
+				r := c.reading(env.Clock)
 				if got := r.Adjusted.Sub(r.Local); got != s.want {
 					t.Errorf("step %d: adjusted − local = %v, want %v", i, got, s.want)
 				}
-				if got := c.remaining(env.now); got != s.rem {
+				if got := c.remaining(env.Clock); got != s.rem {
 					t.Errorf("step %d: remaining %v, want %v", i, got, s.rem)
 				}
-				if want := ms + abs(s.rem) + c.d.drift(env.now.Sub(since)); r.Bound != want {
+				if want := ms + abs(s.rem) + c.d.drift(env.Clock.Sub(since)); r.Bound != want {
 					t.Errorf("step %d: bound %v, want 1ms + |remaining| %v + drift = %v", i, r.Bound, abs(s.rem), want)
 				}
-				for _, e := range env.readings() {
+				for _, e := range readings(env) {
 					if e.Adjusted.Before(last) && !tt.d.StepBackward {
 						t.Errorf("step %d: the adjusted clock ran back from %v to %v", i, last, e.Adjusted)
 					}
@@ -136,12 +103,12 @@ func TestSlewing(t *testing.T) {
 func TestBoundGrowsWithDrift(t *testing.T) {
 	env := newFakeEnv(1, 2)
 	c := newDisciplined(Discipline{MaxDrift: 1e-4})
-	if r := c.reading(env.now); r.Synced || r.Bound != 0 || r.Reference != "" {
+	if r := c.reading(env.Clock); r.Synced || r.Bound != 0 || r.Reference != "" {
 		t.Fatalf("before any synchronization: %+v", r)
 	}
-	c.correct(env, 0, estimate{reference: "n0", bound: time.Millisecond, since: env.now})
-	env.now = env.now.Add(10 * time.Second)
-	r := c.reading(env.now)
+	c.correct(env, 0, estimate{reference: "n0", bound: time.Millisecond, since: env.Clock})
+	env.Clock = env.Clock.Add(10 * time.Second)
+	r := c.reading(env.Clock)
 	// 2ρ·10 s/(1−ρ) = 2.0002 ms: true time elapsed may be a little longer
 	// than the 10 s the clock measured.
 	want := time.Millisecond + 2000201*time.Nanosecond

@@ -12,17 +12,17 @@ const msec = time.Millisecond
 // returns the client's new target offset and the bound it now claims.
 func exchange(t *testing.T, p *NTP, env *fakeEnv, ahead, out, back time.Duration) (time.Duration, time.Duration) {
 	t.Helper()
-	env.sent = nil
+	env.Sent = nil
 	p.Timeout(env, ntpPoll{})
-	if len(env.sent) != 1 {
-		t.Fatalf("a poll sent %d messages", len(env.sent))
+	if len(env.Sent) != 1 {
+		t.Fatalf("a poll sent %d messages", len(env.Sent))
 	}
-	req := env.sent[0].msg.(ntpRequest)
-	t2 := stamp(env.now.Add(out + ahead))
-	env.now = env.now.Add(out + back)
+	req := env.Sent[0].Msg.(ntpRequest)
+	t2 := stamp(env.Clock.Add(out + ahead))
+	env.Clock = env.Clock.Add(out + back)
 	p.Receive(env, 0, ntpReply{T1: req.T1, T2: t2, T3: t2})
-	r := p.clock.reading(env.now)
-	return p.clock.target(), r.Bound - abs(p.clock.remaining(env.now))
+	r := p.clock.reading(env.Clock)
+	return p.clock.target(), r.Bound - abs(p.clock.remaining(env.Clock))
 }
 
 // TestNTPOnWire is RFC 5905 §8's arithmetic on one exchange: the server is
@@ -41,7 +41,7 @@ func TestNTPOnWire(t *testing.T) {
 		t.Fatalf("bound %v, want δ/2 = 3ms plus the clocks' share, %v", bound, want)
 	}
 	// A duplicate of the reply is bogus: it must not count twice.
-	p.Receive(env, 0, ntpReply{T1: stamp(env.now.Add(-6 * msec)), T2: stamp(env.now), T3: stamp(env.now)})
+	p.Receive(env, 0, ntpReply{T1: stamp(env.Clock.Add(-6 * msec)), T2: stamp(env.Clock), T3: stamp(env.Clock)})
 	if len(p.samples) != 1 {
 		t.Fatalf("%d samples after a bogus reply, want 1", len(p.samples))
 	}
@@ -74,7 +74,7 @@ func TestNTPClockFilter(t *testing.T) {
 			p := NewNTP(NTPConfig{LatestSample: tt.latest})
 			p.Start(env)
 			for i, d := range delays {
-				env.now = env.now.Add(time.Millisecond) // samples of about the same age
+				env.Clock = env.Clock.Add(time.Millisecond) // samples of about the same age
 				offset, bound := exchange(t, p, env, 10*msec, d[0], d[1])
 				if offset != tt.want[i] {
 					t.Errorf("exchange %d: θ = %v, want %v", i, offset, tt.want[i])

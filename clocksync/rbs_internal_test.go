@@ -28,7 +28,7 @@ func TestRBSOffsets(t *testing.T) {
 			p.Start(env)
 			at := func(d time.Duration) wireTime { return stamp(epoch.Add(d)) }
 			for k, d := range []time.Duration{10, 20, 30} {
-				env.now = epoch.Add(d * time.Millisecond)
+				env.Clock = epoch.Add(d * time.Millisecond)
 				p.Receive(env, 0, rbsBeacon{Epoch: 1, Round: 1, Seq: k})
 				p.Receive(env, 0, rbsBeacon{Epoch: 1, Round: 1, Seq: k}) // a duplicate
 			}
@@ -38,12 +38,12 @@ func TestRBSOffsets(t *testing.T) {
 			p.Receive(env, 2, rbsReport{Epoch: 1, Round: 1, Obs: []rbsObservation{{0, at(15 * msec)}, {1, at(25 * msec)}, {2, at(36 * msec)}}})
 			p.Receive(env, 3, rbsReport{Epoch: 1, Round: 1, Obs: []rbsObservation{{0, at(8 * msec)}, {1, at(18 * msec)}}})
 			p.Receive(env, 3, rbsReport{Epoch: 1, Round: 1, Obs: []rbsObservation{{0, at(900 * msec)}}}) // a duplicate: the first counts
-			env.now = epoch.Add(200 * time.Millisecond)
+			env.Clock = epoch.Add(200 * time.Millisecond)
 			p.Timeout(env, rbsEstimate{Round: rbsRoundID{1, 1}})
 			if got := p.clock.target(); got != tt.want {
 				t.Errorf("target offset %v, want %v", got, tt.want)
 			}
-			r := p.clock.reading(env.now)
+			r := p.clock.reading(env.Clock)
 			if r.Reference != "mean(n1,n2,n3)" || !r.Synced {
 				t.Errorf("reading %+v, want synchronized to mean(n1,n2,n3)", r)
 			}
@@ -68,7 +68,7 @@ func TestRBSBroadcasterTakesNoPart(t *testing.T) {
 	p := NewRBS(RBSConfig{})
 	p.Start(env)
 	p.Request(env, node.Request{ID: 1, Op: Sample{}})
-	if rs := env.readings(); len(rs) != 0 {
+	if rs := readings(env); len(rs) != 0 {
 		t.Fatalf("the broadcaster emitted %+v", rs)
 	}
 }

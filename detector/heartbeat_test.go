@@ -31,12 +31,12 @@ func script(t *testing.T, p node.Process, n int, steps []step) *fakeEnv {
 	p.Start(env)
 	seq := map[node.ID]uint64{}
 	for i, s := range steps {
-		env.advance(p, epoch.Add(s.at))
+		env.Advance(p, epoch.Add(s.at))
 		if s.from != node.None {
 			seq[s.from]++
 			p.Receive(env, s.from, heartbeat{Boot: 1, Seq: seq[s.from]})
 		}
-		if got := env.takeEmitted(); !reflect.DeepEqual(got, s.want) && (len(got) > 0 || len(s.want) > 0) {
+		if got := env.TakeEmitted(); !reflect.DeepEqual(got, s.want) && (len(got) > 0 || len(s.want) > 0) {
 			t.Errorf("step %d (at %v, heartbeat from %v): emitted %v, want %v", i, s.at, s.from, got, s.want)
 		}
 	}
@@ -129,24 +129,23 @@ func TestHeartbeatSendsNumberedHeartbeats(t *testing.T) {
 	env := newFakeEnv(n1, 4)
 	p := NewHeartbeat(HeartbeatConfig{})
 	p.Start(env)
-	env.advance(p, epoch.Add(250*ms)) // rounds at 0, 100 and 200 ms
-	if len(env.sent) != 9 {
-		t.Fatalf("%d heartbeats sent in 250 ms to 3 peers, want 9: %v", len(env.sent), env.sent)
+	env.Advance(p, epoch.Add(250*ms)) // rounds at 0, 100 and 200 ms
+	if len(env.Sent) != 9 {
+		t.Fatalf("%d heartbeats sent in 250 ms to 3 peers, want 9: %v", len(env.Sent), env.Sent)
 	}
-	for i, s := range env.sent {
+	for i, s := range env.Sent {
 		want := heartbeat{Boot: 1, Seq: uint64(i/3 + 1)}
-		if s.msg != want || s.to == n1 {
-			t.Errorf("heartbeat %d: %v to %v, want %v to a peer", i, s.msg, s.to, want)
+		if s.Msg != want || s.To == n1 {
+			t.Errorf("heartbeat %d: %v to %v, want %v to a peer", i, s.Msg, s.To, want)
 		}
 	}
-	if env.store.Syncs == 0 {
+	if env.Disk().Syncs == 0 {
 		t.Errorf("the boot count was never synced")
 	}
-	env.store.Crash()
-	again := newFakeEnv(n1, 4)
-	again.store = env.store
-	NewHeartbeat(HeartbeatConfig{}).Start(again)
-	if got := again.sent[0].msg; got != (heartbeat{Boot: 2, Seq: 1}) {
+	env.Crash() // a restart: a new process on the same storage
+	env.Sent = nil
+	NewHeartbeat(HeartbeatConfig{}).Start(env)
+	if got := env.Sent[0].Msg; got != (heartbeat{Boot: 2, Seq: 1}) {
 		t.Errorf("after a restart the first heartbeat is %v, want boot 2, seq 1", got)
 	}
 }

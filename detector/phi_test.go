@@ -102,20 +102,20 @@ func TestPhiSuspectsWhenPhiReachesThreshold(t *testing.T) {
 		at := time.Duration(0)
 		for i, jitter := range []time.Duration{0, 3, -2, 7, -5, 1, 0, 12, -9, 4} {
 			at += 100*ms + jitter*ms
-			env.advance(d, epoch.Add(at))
+			env.Advance(d, epoch.Add(at))
 			d.Receive(env, n1, heartbeat{Boot: 1, Seq: uint64(i + 1)})
 		}
-		last := env.now
-		due := env.timer(t, deadline{Q: n1})
-		env.advance(d, due.Add(-time.Microsecond))
-		if got := env.takeEmitted(); len(got) != 0 {
+		last := env.Clock
+		due := dueAt(t, env, deadline{Q: n1})
+		env.Advance(d, due.Add(-time.Microsecond))
+		if got := env.TakeEmitted(); len(got) != 0 {
 			t.Fatalf("Φ=%v: emitted %v before the deadline", threshold, got)
 		}
-		if phi := d.Level(n1, env.now); phi >= threshold {
+		if phi := d.Level(n1, env.Clock); phi >= threshold {
 			t.Errorf("Φ=%v: φ = %v just before the deadline", threshold, phi)
 		}
-		env.advance(d, due)
-		got := env.takeEmitted()
+		env.Advance(d, due)
+		got := env.TakeEmitted()
 		if len(got) != 1 || got[0] != (Suspect{Process: n1, Timeout: due.Sub(last)}) {
 			t.Fatalf("Φ=%v: at the deadline emitted %v, want Suspect{n1, %v}", threshold, got, due.Sub(last))
 		}
@@ -130,7 +130,7 @@ func TestPhiSuspectsWhenPhiReachesThreshold(t *testing.T) {
 		}
 		// A heartbeat restores n1, with a new deadline.
 		d.Receive(env, n1, heartbeat{Boot: 1, Seq: 11})
-		if got := env.takeEmitted(); len(got) != 1 || got[0].(Restore).Process != n1 {
+		if got := env.TakeEmitted(); len(got) != 1 || got[0].(Restore).Process != n1 {
 			t.Errorf("Φ=%v: a heartbeat from the suspect emitted %v, want Restore", threshold, got)
 		}
 	}
@@ -160,7 +160,7 @@ func TestPhiSamples(t *testing.T) {
 		{2200 * ms, heartbeat{Boot: 4, Seq: 2}, 3},
 	}
 	for i, tc := range tests {
-		env.advance(d, epoch.Add(tc.at))
+		env.Advance(d, epoch.Add(tc.at))
 		d.Receive(env, n1, tc.hb)
 		if got := samples(); got != tc.samples {
 			t.Errorf("heartbeat %d (%+v at %v): %d samples, want %d", i, tc.hb, tc.at, got, tc.samples)
@@ -173,7 +173,7 @@ func TestPhiSamples(t *testing.T) {
 			break
 		}
 	}
-	if got := d.Level(node.ID(7), env.now); !math.IsInf(got, 1) {
+	if got := d.Level(node.ID(7), env.Clock); !math.IsInf(got, 1) {
 		t.Errorf("φ of a process outside the group = %v, want +Inf", got)
 	}
 }
@@ -199,7 +199,7 @@ func TestPhiDefaults(t *testing.T) {
 	env := newFakeEnv(n0, 2)
 	d.Start(env)
 	z := 5.612001244174789
-	if got, want := env.timer(t, deadline{Q: n1}).Sub(epoch), 400*ms+time.Duration(z*25*float64(ms)); (got - want).Abs() > time.Microsecond {
+	if got, want := dueAt(t, env, deadline{Q: n1}).Sub(epoch), 400*ms+time.Duration(z*25*float64(ms)); (got - want).Abs() > time.Microsecond {
 		t.Errorf("first deadline %v, want %v", got, want)
 	}
 }

@@ -88,20 +88,20 @@ func TestTokenRingWalkthrough(t *testing.T) {
 	env := newFakeEnv(1, 3)
 	p := NewTokenRing(TokenRingConfig{})
 	walk(t, p, env, []step{
-		{"idle: the token is acknowledged and passed on", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"idle: the token is synced before it is acknowledged, and passed on", recv(0, token{Seq: 1}), "sync; send n0 tokenAck{Seq:1}; sync; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
 		{"no acknowledgement yet: retransmit", fire(retransmit{Seq: 2}), "send n2 token{Seq:2}; timer retransmit{Seq:2}"},
 		{"a retransmitted copy of an old pass is re-acknowledged and discarded", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}"},
 		{"the acknowledgement stops the retransmissions", recv(2, tokenAck{Seq: 2}), ""},
 		{"a stale timer is ignored", fire(retransmit{Seq: 2}), ""},
 		{"a request waits for the token", acquire(7), ""},
-		{"the token's next visit: acknowledge and enter", recv(0, token{Seq: 4}), "send n0 tokenAck{Seq:4}; emit EnterCS{Request:7 TS:4}; timer leaveCS{Request:7}"},
-		{"leave, then pass", fire(leaveCS{Request: 7}), "emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; send n2 token{Seq:5}; timer retransmit{Seq:5}"},
+		{"the token's next visit: acknowledge and enter", recv(0, token{Seq: 4}), "sync; send n0 tokenAck{Seq:4}; emit EnterCS{Request:7 TS:4}; timer leaveCS{Request:7}"},
+		{"leave, then pass", fire(leaveCS{Request: 7}), "emit ExitCS{Request:7}; reply 7 ExitCS{Request:7}; sync; send n2 token{Seq:5}; timer retransmit{Seq:5}"},
 	})
 	// A restart picks the pass in flight up from storage.
 	q := NewTokenRing(TokenRingConfig{})
-	env.out = nil
+	env.TakeOps()
 	q.Start(env)
-	if got, want := env.out, []string{"send n2 token{Seq:5}", "timer retransmit{Seq:5}"}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := env.Ops, []string{"send n2 token{Seq:5}", "timer retransmit{Seq:5}"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("after a restart: %q, want %q", got, want)
 	}
 }
@@ -110,10 +110,10 @@ func TestTokenRingWalkthrough(t *testing.T) {
 // late copy becomes a second token.
 func TestTokenRingNoDedupWalkthrough(t *testing.T) {
 	walk(t, NewTokenRing(TokenRingConfig{NoDedup: true}), newFakeEnv(1, 3), []step{
-		{"the token", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"the token", recv(0, token{Seq: 1}), "sync; send n0 tokenAck{Seq:1}; sync; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
 		{"a copy while the pass is unacknowledged: discarded", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}"},
 		{"the pass is acknowledged", recv(2, tokenAck{Seq: 2}), ""},
-		{"a late copy: a second token", recv(0, token{Seq: 1}), "send n0 tokenAck{Seq:1}; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
+		{"a late copy: a second token", recv(0, token{Seq: 1}), "sync; send n0 tokenAck{Seq:1}; sync; send n2 token{Seq:2}; timer retransmit{Seq:2}"},
 	})
 }
 
@@ -124,20 +124,20 @@ func TestTokenRingStart(t *testing.T) {
 	env := newFakeEnv(0, 3)
 	p := NewTokenRing(TokenRingConfig{})
 	p.Start(env)
-	if got := fmt.Sprint(env.out); got != "[send n1 token{Seq:1} timer retransmit{Seq:1}]" {
+	if got := fmt.Sprint(env.Ops); got != "[sync sync send n1 token{Seq:1} timer retransmit{Seq:1}]" {
 		t.Errorf("first boot of n0: %s", got)
 	}
 	p.Receive(env, 1, tokenAck{Seq: 1}) // not synced
-	env.store.Crash()
-	env.out = nil
+	env.Crash()
+	env.TakeOps()
 	NewTokenRing(TokenRingConfig{}).Start(env)
-	if got := fmt.Sprint(env.out); got != "[send n1 token{Seq:1} timer retransmit{Seq:1}]" {
+	if got := fmt.Sprint(env.Ops); got != "[send n1 token{Seq:1} timer retransmit{Seq:1}]" {
 		t.Errorf("restart of n0 with the pass unacknowledged on disk: %s", got)
 	}
 	other := newFakeEnv(1, 3)
 	NewTokenRing(TokenRingConfig{}).Start(other)
-	if len(other.out) != 0 {
-		t.Errorf("first boot of n1: %q, want nothing", other.out)
+	if len(other.Ops) != 0 {
+		t.Errorf("first boot of n1: %q, want nothing", other.Ops)
 	}
 }
 

@@ -150,12 +150,18 @@ func TestRegistryDecodeRandomBytes(t *testing.T) {
 		for range 1 + rng.IntN(4) {
 			b[rng.IntN(len(b))] = byte(rng.IntN(256))
 		}
-		_, _ = r.Decode(b)
 		junk := make([]byte, rng.IntN(64))
 		for i := range junk {
 			junk[i] = byte(rng.IntN(256))
 		}
-		_, _ = r.Decode(junk)
+		for _, in := range [][]byte{b, junk} {
+			// No panic, and whatever decodes is a value of a registered type.
+			if v, err := r.Decode(in); err == nil {
+				if _, ok := r.Name(v); !ok {
+					t.Fatalf("%x decoded to %T, which is not registered", in, v)
+				}
+			}
+		}
 	}
 }
 
