@@ -28,14 +28,11 @@ func clocksyncCatalog() []*algorithm {
 	// messages per round are among the costs.
 	noPerOp := func(int) textbook { return textbook{} }
 	stepBackward := variant{Name: "step-backward", Summary: "apply negative corrections at once instead of slewing them: the clock runs backward"}
-	return []*algorithm{
-		{
+	return clocksyncDefaults(sample, noPerOp,
+		&algorithm{
 			Name:       "clocksync/cristian",
 			Summary:    "Cristian's remote clock reading (1989): clients poll the time server n0, keep the shortest round trip, slew to T + RTT/2 (±RTT/2)" + defaultClocks,
 			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (clients sync while n0 is reachable)",
-			Nodes:      5,
-			Length:     10 * time.Second,
-			Ops:        100,
 			Messages:   clocksync.CristianMessages(),
 			Variants: []variant{
 				{Name: "no-half-rtt", Summary: "set the clock to the server's T as it arrives, without adding RTT/2, but claim ±RTT/2"},
@@ -46,21 +43,15 @@ func clocksyncCatalog() []*algorithm {
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewCristian(cfg) }
 			},
-			Workload: sample,
-			Check:    check(cristian),
-			Textbook: noPerOp,
+			Check: check(cristian),
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.CristianCosts(t, clocksync.CristianConfig{}, cristian)
 			},
-			Faults: clocksyncFaults,
 		},
-		{
+		&algorithm{
 			Name:       "clocksync/ntp",
 			Summary:    "NTP's on-wire protocol (RFC 5905 §8, §10): offset θ and delay δ from four timestamps, the min-delay sample of the last 8, ±δ/2 from n0" + defaultClocks,
 			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (clients sync while n0 is reachable)",
-			Nodes:      5,
-			Length:     10 * time.Second,
-			Ops:        100,
 			Messages:   clocksync.NTPMessages(),
 			Variants: []variant{
 				{Name: "latest-sample", Summary: "slew to the latest sample's θ instead of the filter's choice, but claim the filter's bound"},
@@ -71,21 +62,15 @@ func clocksyncCatalog() []*algorithm {
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewNTP(cfg) }
 			},
-			Workload: sample,
-			Check:    check(ntp),
-			Textbook: noPerOp,
+			Check: check(ntp),
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.NTPCosts(t, clocksync.NTPConfig{}, ntp)
 			},
-			Faults: clocksyncFaults,
 		},
-		{
+		&algorithm{
 			Name:       "clocksync/berkeley",
 			Summary:    "Berkeley algorithm (Gusella & Zatti 1989): master n0 polls all, fault-tolerant average of the offsets, sends each its own delta; agreement only" + defaultClocks,
 			FaultModel: "clocks drift ≤ 100 ppm; any delays, loss, crashes (slaves sync while n0 is reachable)",
-			Nodes:      5,
-			Length:     10 * time.Second,
-			Ops:        100,
 			Messages:   clocksync.BerkeleyMessages(),
 			Variants: []variant{
 				{Name: "absolute-time", Summary: "send each slave the time to set instead of its adjustment: stale by the message's delay"},
@@ -96,21 +81,15 @@ func clocksyncCatalog() []*algorithm {
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewBerkeley(cfg) }
 			},
-			Workload: sample,
-			Check:    check(berkeley),
-			Textbook: noPerOp,
+			Check: check(berkeley),
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.BerkeleyCosts(t, n, berkeley)
 			},
-			Faults: clocksyncFaults,
 		},
-		{
+		&algorithm{
 			Name:       "clocksync/rbs",
 			Summary:    "Reference broadcast synchronization (Elson, Girod, Estrin 2002): n0 sends beacons, receivers exchange arrival times and average pairwise offsets; no master" + defaultClocks,
 			FaultModel: "clocks drift ≤ 100 ppm; receivers hear a beacon within 4 ms of each other and timestamp it on arrival (no pauses); loss, crashes",
-			Nodes:      5,
-			Length:     10 * time.Second,
-			Ops:        100,
 			Messages:   clocksync.RBSMessages(),
 			Variants: []variant{
 				{Name: "exclude-self", Summary: "adopt the mean of the other receivers' clocks, not of all, yet claim the same reference"},
@@ -121,15 +100,24 @@ func clocksyncCatalog() []*algorithm {
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewRBS(cfg) }
 			},
-			Workload: sample,
-			Check:    check(rbs),
-			Textbook: noPerOp,
+			Check: check(rbs),
 			Costs: func(t *trace.Trace, n int) []trace.Cost {
 				return clocksync.RBSCosts(t, n, clocksync.RBSConfig{}, rbs)
 			},
-			Faults: clocksyncFaults,
 		},
+	)
+}
+
+// clocksyncDefaults gives every clock synchronization entry what they share:
+// five nodes for 10 s, 100 sample instants of an observer, no per-operation
+// figure (the messages per round are among the costs), and the default
+// skewed, drifting clocks.
+func clocksyncDefaults(sample func(*sim.Sim, int, time.Duration), noPerOp func(int) textbook, algs ...*algorithm) []*algorithm {
+	for _, a := range algs {
+		a.Nodes, a.Length, a.Ops = 5, 10*time.Second, 100
+		a.Workload, a.Textbook, a.Faults = sample, noPerOp, clocksyncFaults
 	}
+	return algs
 }
 
 // defaultClocks ends each summary, since the run's description does not
