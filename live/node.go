@@ -245,7 +245,10 @@ func (n *Node) receive(in input) {
 // is full.
 func (n *Node) push(in input) bool {
 	n.mu.Lock()
-	if len(n.inbox) >= n.cfg.MaxInbox {
+	// Timers are exempt from the bound: the process set them itself, so
+	// they cannot flood the inbox, and losing one (a flush, a heartbeat)
+	// could stall the algorithm for good.
+	if len(n.inbox) >= n.cfg.MaxInbox && in.kind != inTimer {
 		n.mu.Unlock()
 		return false
 	}

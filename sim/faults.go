@@ -154,13 +154,17 @@ func (s *Sim) scheduleFault(kind ActionKind, rate float64) {
 func (s *Sim) randomFault(kind ActionKind) {
 	nem := s.cfg.Nemesis
 	r := s.nemRand
+	nodes := s.nodes
+	if nem.Servers > 0 && nem.Servers < len(nodes) {
+		nodes = nodes[:nem.Servers]
+	}
 	switch kind {
 	case ActPartition:
-		if len(s.nodes) < 2 {
+		if len(nodes) < 2 {
 			return
 		}
-		perm := make([]node.ID, len(s.nodes))
-		for i, p := range r.Perm(len(s.nodes)) {
+		perm := make([]node.ID, len(nodes))
+		for i, p := range r.Perm(len(nodes)) {
 			perm[i] = node.ID(p)
 		}
 		var a Action
@@ -178,11 +182,11 @@ func (s *Sim) randomFault(kind ActionKind) {
 	case ActCrash:
 		maxDown := nem.MaxDown
 		if maxDown == 0 {
-			maxDown = max(1, (len(s.nodes)-1)/2)
+			maxDown = max(1, (len(nodes)-1)/2)
 		}
 		down := 0
 		var up []node.ID
-		for _, n := range s.nodes {
+		for _, n := range nodes {
 			if n.down {
 				down++
 			} else {
@@ -199,7 +203,7 @@ func (s *Sim) randomFault(kind ActionKind) {
 		}
 	case ActPause:
 		var up []node.ID
-		for _, n := range s.nodes {
+		for _, n := range nodes {
 			if !n.down && !n.paused {
 				up = append(up, n.id)
 			}

@@ -307,6 +307,10 @@ type Nemesis struct {
 	// at time 0; Drift a rate error drawn from [-Drift, +Drift].
 	Skew  time.Duration
 	Drift float64
+	// Servers, when positive, confines random crashes, pauses and
+	// partitions to nodes n0..n(Servers-1): the rest are clients, which
+	// never fail and are never cut off (0: every node may fail).
+	Servers int
 	// Stop is when random faults end (0: never): then every link heals,
 	// paused nodes resume and crashed nodes restart (unless crash-stop), so
 	// liveness can be judged on the rest of the run.
@@ -325,6 +329,9 @@ func (n Nemesis) Validate() error {
 	}
 	if n.Drift < 0 || n.Drift >= 1 {
 		return fmt.Errorf("drift %v out of range: want a rate error in [0, 1), e.g. 0.0001", n.Drift)
+	}
+	if n.Servers < 0 {
+		return fmt.Errorf("nemesis servers %d must not be negative", n.Servers)
 	}
 	if n.Skew < 0 || n.PartitionFor < 0 || n.RestartAfter < 0 || n.PauseFor < 0 || n.Stop < 0 {
 		return fmt.Errorf("nemesis durations must not be negative")
