@@ -32,8 +32,14 @@ type algorithm struct {
 	// Variants are deliberately broken versions, selectable with --variant,
 	// each caught by Check.
 	Variants []variant
-	// New builds the factory for a variant ("" is the correct algorithm).
-	New func(variant string) node.Factory
+	// New builds the factory for a variant ("" is the correct algorithm)
+	// in a group of the given number of servers (the --nodes; client
+	// processes, if any, come after them).
+	New func(variant string, servers int) node.Factory
+	// Clients, if set, is how many client processes a simulation of n
+	// servers adds after them (n, n+1, ...): they drive the workload over
+	// the network, and random faults never touch them.
+	Clients func(n int) int
 	// Workload schedules the run's requests (nil: none).
 	Workload func(s *sim.Sim, ops int, length time.Duration)
 	// GroundTruth is set when Check needs the simulator's vector clocks,
@@ -111,7 +117,7 @@ var coreCatalog = []*algorithm{
 			{Name: "no-max", Summary: "on receive, tick without taking the max with the message's timestamp"},
 			{Name: "no-sync", Summary: "write the clock to storage without syncing: a crash-restart turns it back", ExposedBy: crashRestarts(10 * time.Second)},
 		},
-		New: func(v string) node.Factory {
+		New: func(v string, _ int) node.Factory {
 			cfg := clock.DefaultLamportConfig()
 			cfg.NoMax, cfg.NoSync = v == "no-max", v == "no-sync"
 			return func(node.ID) node.Process { return clock.NewLamportProcess(cfg) }
@@ -131,7 +137,7 @@ var coreCatalog = []*algorithm{
 			{Name: "no-merge", Summary: "on receive, tick the own entry without merging the message's vector"},
 			{Name: "no-sync", Summary: "write the clock to storage without syncing: a crash-restart turns it back", ExposedBy: crashRestarts(10 * time.Second)},
 		},
-		New: func(v string) node.Factory {
+		New: func(v string, _ int) node.Factory {
 			cfg := clock.DefaultVectorConfig()
 			cfg.NoMerge, cfg.NoSync = v == "no-merge", v == "no-sync"
 			return func(node.ID) node.Process { return clock.NewVectorProcess(cfg) }
@@ -149,7 +155,7 @@ var coreCatalog = []*algorithm{
 		Ops:        100,
 		Messages:   broadcast.TotalOrderMessages(),
 		Variants:   []variant{{Name: "early-deliver", Summary: "deliver the head of the queue without waiting for every acknowledgement"}},
-		New: func(v string) node.Factory {
+		New: func(v string, _ int) node.Factory {
 			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
 			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
 		},
@@ -168,7 +174,7 @@ var coreCatalog = []*algorithm{
 		Ops:        1,
 		Messages:   broadcast.GossipMessages(),
 		Variants:   []variant{{Name: "fanout-1", Summary: "push to a single peer: the epidemic dies out"}},
-		New: func(v string) node.Factory {
+		New: func(v string, _ int) node.Factory {
 			cfg := broadcast.GossipConfig{Broken: v == "fanout-1"}
 			return func(node.ID) node.Process { return broadcast.NewGossip(cfg) }
 		},

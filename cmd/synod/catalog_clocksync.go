@@ -38,7 +38,7 @@ func clocksyncCatalog() []*algorithm {
 				{Name: "no-half-rtt", Summary: "set the clock to the server's T as it arrives, without adding RTT/2, but claim ±RTT/2"},
 				stepBackward,
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := clocksync.CristianConfig{NoHalfRTT: v == "no-half-rtt"}
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewCristian(cfg) }
@@ -57,7 +57,7 @@ func clocksyncCatalog() []*algorithm {
 				{Name: "latest-sample", Summary: "slew to the latest sample's θ instead of the filter's choice, but claim the filter's bound"},
 				stepBackward,
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := clocksync.NTPConfig{LatestSample: v == "latest-sample"}
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewNTP(cfg) }
@@ -76,7 +76,7 @@ func clocksyncCatalog() []*algorithm {
 				{Name: "absolute-time", Summary: "send each slave the time to set instead of its adjustment: stale by the message's delay"},
 				stepBackward,
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := clocksync.BerkeleyConfig{AbsoluteTime: v == "absolute-time"}
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewBerkeley(cfg) }
@@ -95,7 +95,7 @@ func clocksyncCatalog() []*algorithm {
 				{Name: "exclude-self", Summary: "adopt the mean of the other receivers' clocks, not of all, yet claim the same reference"},
 				stepBackward,
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := clocksync.RBSConfig{ExcludeSelf: v == "exclude-self"}
 				cfg.StepBackward = v == stepBackward.Name
 				return func(node.ID) node.Process { return clocksync.NewRBS(cfg) }

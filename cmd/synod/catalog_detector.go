@@ -29,7 +29,7 @@ func detectorCatalog() []*algorithm {
 				{Name: "fixed-timeout", Summary: "never increase a time-out: the slow process's pauses are suspected for ever"},
 				{Name: "shared-timer", Summary: "one time-out timer for the whole group: heartbeats from the living hide a crash (N ≥ 3)"},
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := detector.DefaultHeartbeatConfig()
 				cfg.FixedTimeout, cfg.SharedTimer = v == "fixed-timeout", v == "shared-timer"
 				return func(node.ID) node.Process { return detector.NewHeartbeat(cfg) }
@@ -52,7 +52,7 @@ func detectorCatalog() []*algorithm {
 			Variants: []variant{
 				{Name: "low-threshold", Summary: "suspect when φ > 1 (a 10% chance the heartbeat is merely late): the slow process is still suspected at many of its pauses at the end"},
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := detector.DefaultPhiConfig()
 				if v == "low-threshold" {
 					cfg.Threshold = detector.LowThreshold

@@ -29,7 +29,7 @@ func electionCatalog() []*algorithm {
 			Variants: []variant{
 				{Name: "ignore-ok", Summary: "pay no attention to OK answers: every election ends with its holder declaring itself coordinator"},
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := election.DefaultBullyConfig()
 				cfg.IgnoreAnswers = v == "ignore-ok"
 				return func(node.ID) node.Process { return election.NewBully(cfg) }
@@ -51,7 +51,7 @@ func electionCatalog() []*algorithm {
 				{Name: "no-skip", Summary: "never skip a successor that does not acknowledge: no election gets past a crashed process"},
 				{Name: "pick-initiator", Summary: "name the initiator coordinator instead of the highest ID on the list"},
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := election.DefaultRingConfig()
 				cfg.NoSkip, cfg.PickInitiator = v == "no-skip", v == "pick-initiator"
 				return func(node.ID) node.Process { return election.NewRing(cfg) }

@@ -25,7 +25,7 @@ func mutexCatalog() []*algorithm {
 			Ops:        40,
 			Messages:   mutex.CentralMessages(),
 			Variants:   []variant{{Name: "grant-early", Summary: "the coordinator grants every request at once, without waiting for the holder's RELEASE"}},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := mutex.CentralConfig{GrantEarly: v == "grant-early"}
 				return func(node.ID) node.Process { return mutex.NewCentral(cfg) }
 			},
@@ -45,7 +45,7 @@ func mutexCatalog() []*algorithm {
 			Ops:        40,
 			Messages:   mutex.RicartAgrawalaMessages(),
 			Variants:   []variant{{Name: "reply-in-cs", Summary: "answer a REQUEST at once while inside the critical section, instead of deferring the REPLY"}},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := mutex.RicartAgrawalaConfig{ReplyInCS: v == "reply-in-cs"}
 				return func(node.ID) node.Process { return mutex.NewRicartAgrawala(cfg) }
 			},
@@ -68,7 +68,7 @@ func mutexCatalog() []*algorithm {
 				{Name: "no-ack-wait", Summary: "enter when the request heads the own queue, without a later message from every other process (rule 5 (ii))"},
 				{Name: "no-head-check", Summary: "enter once every other process has answered, without the request heading the queue (rule 5 (i))"},
 			},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := mutex.LamportConfig{NoAckWait: v == "no-ack-wait", NoHeadCheck: v == "no-head-check"}
 				return func(node.ID) node.Process { return mutex.NewLamport(cfg) }
 			},
@@ -88,7 +88,7 @@ func mutexCatalog() []*algorithm {
 			Ops:        40,
 			Messages:   mutex.VotingMessages(),
 			Variants:   []variant{{Name: "half-quorum", Summary: "enter with m = ⌊N/2⌋ votes: two processes can hold disjoint halves"}},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := mutex.VotingConfig{HalfQuorum: v == "half-quorum"}
 				return func(node.ID) node.Process { return mutex.NewVoting(cfg) }
 			},
@@ -108,7 +108,7 @@ func mutexCatalog() []*algorithm {
 			Ops:        40,
 			Messages:   mutex.TokenRingMessages(),
 			Variants:   []variant{{Name: "no-dedup", Summary: "no sequence numbers: a retransmitted copy that arrives after the token moved on is taken for a new token"}},
-			New: func(v string) node.Factory {
+			New: func(v string, _ int) node.Factory {
 				cfg := mutex.TokenRingConfig{NoDedup: v == "no-dedup"}
 				return func(node.ID) node.Process { return mutex.NewTokenRing(cfg) }
 			},

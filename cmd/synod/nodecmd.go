@@ -180,7 +180,7 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 	}
 	metrics := live.NewMetrics()
 	faults := live.NewFaults(uint64(time.Now().UnixNano()))
-	nd, err := live.NewNode(live.Config{ID: self, Group: group, New: alg.New(f.variant), Registry: alg.registry(),
+	nd, err := live.NewNode(live.Config{ID: self, Group: group, New: alg.New(f.variant, len(group)), Registry: alg.registry(),
 		Store: store, Faults: faults, Metrics: metrics, Logger: logger, Trace: tr, Resume: resume})
 	if err != nil {
 		return err

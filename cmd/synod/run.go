@@ -41,8 +41,12 @@ func (r *runResult) ok() bool { return r.err == nil && trace.AllOK(r.checks) }
 func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 	cfg := spec.base
 	cfg.Nodes = spec.nodes
+	if spec.alg.Clients != nil {
+		cfg.Nodes += spec.alg.Clients(spec.nodes)
+		cfg.Nemesis.Servers = spec.nodes
+	}
 	cfg.Seed = seed
-	cfg.New = spec.alg.New(spec.variant)
+	cfg.New = spec.alg.New(spec.variant, spec.nodes)
 	cfg.Registry = spec.alg.registry()
 	if spec.alg.Faults != nil && !hasClockFaults(&cfg) {
 		cfg.Schedule = append(spec.alg.Faults(spec.nodes), cfg.Schedule...)
