@@ -169,6 +169,7 @@ func (r *Raft) handleAppendEntriesReply(from node.ID, m AppendEntriesReply) {
 			}
 			p.next = max(p.next, p.match+1)
 			r.maybeCommit()
+			r.afterCommit() // a learner may have caught up
 			r.maybeSendTimeoutNow(from)
 		}
 		r.sendAppend(from, false)

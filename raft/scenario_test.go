@@ -38,14 +38,18 @@ func newCluster(t *testing.T, n int, cfg Config) *cluster {
 	}
 	for i := range n {
 		id := node.ID(i)
-		env := nodetest.New(id, n)
-		env.Seed(uint64(i) + 1)
-		env.OnSend = func(to node.ID, msg node.Message) { c.queue = append(c.queue, envelope{id, to, msg}) }
-		c.envs = append(c.envs, env)
+		c.envs = append(c.envs, newEnv(c, id, n))
 		c.servers = append(c.servers, nil)
 		c.start(id)
 	}
 	return c
+}
+
+func newEnv(c *cluster, id node.ID, n int) *nodetest.Env {
+	env := nodetest.New(id, n)
+	env.Seed(uint64(id) + 1)
+	env.OnSend = func(to node.ID, msg node.Message) { c.queue = append(c.queue, envelope{id, to, msg}) }
+	return env
 }
 
 func (c *cluster) start(id node.ID) {

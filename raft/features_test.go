@@ -1,0 +1,229 @@
+package raft
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/synod-dev/synod/node"
+)
+
+// dissConfig is the full algorithm of the dissertation: PreVote and
+// CheckQuorum on.
+func dissConfig() Config {
+	return Config{SnapshotThreshold: -1}
+}
+
+// advance moves every clock forward by d without firing timers, so leases
+// (CheckQuorum's "heard from a leader recently") can expire.
+func (c *cluster) advance(d time.Duration) {
+	for _, env := range c.envs {
+		env.Clock = env.Clock.Add(d)
+	}
+}
+
+// TestPreVoteKeepsAPartitionedServerFromDisrupting: diss. §9.6. A server cut
+// off from the others times out again and again; with PreVote its term does
+// not grow, so when it comes back the leader is not deposed.
+func TestPreVoteKeepsAPartitionedServerFromDisrupting(t *testing.T) {
+	c := newCluster(t, 3, dissConfig())
+	c.campaign(0)
+	c.mustLead(0, 1)
+	c.drop = func(e envelope) bool { return e.from == 2 || e.to == 2 }
+	for range 5 {
+		c.advance(time.Second)
+		c.campaign(2)
+	}
+	if st := c.servers[2].Status(); st.Term != 1 || st.Role != PreCandidate {
+		t.Fatalf("isolated n2 is %v in term %d; want a pre-candidate still in term 1", st.Role, st.Term)
+	}
+	c.drop = nil
+	c.heartbeat(0)
+	c.mustLead(0, 1)
+	if st := c.servers[2].Status(); st.Leader != 0 || st.Term != 1 {
+		t.Fatalf("n2 rejoined as %+v; want a follower of n0 in term 1", st)
+	}
+}
+
+// TestCheckQuorumStepsDown: diss. §6.2. A leader that cannot reach a
+// majority for an election timeout steps down, and a server that hears
+// from a live leader refuses to vote for a challenger (diss. §4.2.3).
+func TestCheckQuorumStepsDown(t *testing.T) {
+	c := newCluster(t, 3, dissConfig())
+	c.campaign(0)
+	c.mustLead(0, 1)
+	// n1 has just heard from n0: it refuses n2's pre-vote.
+	c.campaign(2)
+	if st := c.servers[2].Status(); st.Role == Leader || st.Term != 1 {
+		t.Fatalf("n2 deposed a live leader: %+v", st)
+	}
+	// Cut n0 off; after an election timeout its heartbeat tick steps it down.
+	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
+	for range 2 { // the first check still counts the replies from before the cut
+		c.advance(200 * time.Millisecond)
+		c.heartbeat(0)
+	}
+	if st := c.servers[0].Status(); st.Role == Leader {
+		t.Fatalf("n0 still leads without a majority: %+v", st)
+	}
+	c.campaign(1)
+	c.mustLead(1, 2)
+}
+
+// TestSnapshotAndInstallSnapshot: §7. The leader compacts its log; a
+// follower that was away gets the snapshot and ends with the same state.
+func TestSnapshotAndInstallSnapshot(t *testing.T) {
+	cfg := paperConfig(Broken{})
+	cfg.SnapshotThreshold = 5
+	cfg.MaxEntries, cfg.MaxInflight = 64, 4
+	c := newCluster(t, 3, cfg)
+	c.campaign(0)
+	c.crash(2)
+	for _, cmd := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		c.propose(0, cmd)
+	}
+	if st := c.servers[0].Status(); st.SnapshotIndex < 5 {
+		t.Fatalf("leader did not compact: %+v", st)
+	}
+	c.restart(2)
+	c.heartbeat(0)
+	c.propose(0, "i")
+	c.heartbeat(0) // followers learn that "i" is committed
+	want := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
+	for id, s := range c.servers {
+		if !slices.Equal(s.sm.applied, want) {
+			t.Errorf("n%d state %v; want %v", id, s.sm.applied, want)
+		}
+	}
+	// A restart rebuilds the state from snapshot plus log.
+	c.crash(1)
+	c.restart(1)
+	c.heartbeat(0)
+	if got := c.servers[1].sm.applied; !slices.Equal(got, want) {
+		t.Errorf("n1 after restart: %v; want %v", got, want)
+	}
+	if bad := c.failed(); len(bad) > 0 {
+		t.Fatal(bad)
+	}
+}
+
+// TestMembershipChange: diss. §4.1. A fourth server joins as a learner,
+// catches up, becomes a voter; then a server is removed, and the leader
+// removes itself and steps down.
+func TestMembershipChange(t *testing.T) {
+	cfg := paperConfig(Broken{})
+	cfg.MaxEntries, cfg.MaxInflight = 64, 4
+	c := newCluster(t, 3, cfg)
+	// n3 exists but is not a member: it starts with no configuration.
+	joiner := cfg
+	joiner.Members = nil
+	c.addServerNode(joiner)
+	c.campaign(0)
+	c.propose(0, "a")
+	var done error = errors.New("not called")
+	if err := c.servers[0].AddServer(c.envs[0], 3, func(err error) { done = err }); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	c.heartbeat(0)
+	if done != nil {
+		t.Fatalf("add n3: done = %v", done)
+	}
+	if st := c.servers[0].Status(); !st.Config.IsVoter(3) {
+		t.Fatalf("n3 is not a voter: %v", st.Config)
+	}
+	if got := c.servers[3].sm.applied; !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("n3 state %v", got)
+	}
+	// Remove the leader itself.
+	done = errors.New("not called")
+	if err := c.servers[0].AddServer(c.envs[0], 3, nil); !errors.Is(err, ErrNoChange) {
+		t.Fatalf("adding a voter again: %v; want ErrNoChange", err)
+	}
+	if err := c.servers[0].RemoveServer(c.envs[0], 0, func(err error) { done = err }); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	if done != nil {
+		t.Fatalf("remove n0: done = %v", done)
+	}
+	if st := c.servers[0].Status(); st.Role == Leader || st.Config.IsVoter(0) {
+		t.Fatalf("removed leader: %+v", st)
+	}
+	c.advance(time.Second)
+	c.campaign(3)
+	c.mustLead(3, 2)
+	c.propose(3, "b")
+	c.heartbeat(3)
+	for _, id := range []node.ID{1, 2, 3} {
+		if got := c.servers[id].sm.applied; !slices.Equal(got, []string{"a", "b"}) {
+			t.Errorf("%v state %v", id, got)
+		}
+	}
+	if bad := c.failed(); len(bad) > 0 {
+		t.Fatal(bad)
+	}
+}
+
+// addServerNode adds one more process to the harness (not a member).
+func (c *cluster) addServerNode(cfg Config) {
+	id := node.ID(len(c.servers))
+	n := len(c.servers) + 1
+	env := newEnv(c, id, n)
+	c.envs = append(c.envs, env)
+	c.servers = append(c.servers, nil)
+	c.down = append(c.down, false)
+	c.servers[id] = newTestServer(cfg)
+	c.servers[id].Start(env)
+	c.collect()
+}
+
+// TestLeadershipTransfer: diss. §3.10.
+func TestLeadershipTransfer(t *testing.T) {
+	c := newCluster(t, 3, dissConfig())
+	c.campaign(0)
+	c.propose(0, "a")
+	if err := c.servers[0].TransferLeadership(c.envs[0], 2); err != nil {
+		t.Fatal(err)
+	}
+	c.settle()
+	c.mustLead(2, 2)
+	if _, _, err := c.servers[0].Propose(c.envs[0], []byte("x")); err == nil {
+		t.Fatal("the old leader still takes proposals")
+	} else if nl := (*NotLeaderError)(nil); !errors.As(err, &nl) || nl.Leader != 2 {
+		t.Fatalf("old leader's error %v; want NotLeaderError naming n2", err)
+	}
+}
+
+// TestReadIndex: diss. §6.4. A read is served only after a round of
+// heartbeats confirms leadership; a leader cut off from the majority never
+// serves it.
+func TestReadIndex(t *testing.T) {
+	c := newCluster(t, 3, dissConfig())
+	c.campaign(0)
+	c.propose(0, "a")
+	var got []error
+	c.servers[0].ReadIndex(c.envs[0], func(err error) { got = append(got, err) })
+	if len(got) != 0 {
+		t.Fatal("read served before a heartbeat round")
+	}
+	c.settle()
+	if len(got) != 1 || got[0] != nil {
+		t.Fatalf("read after a round: %v", got)
+	}
+	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
+	c.servers[0].ReadIndex(c.envs[0], func(err error) { got = append(got, err) })
+	c.settle()
+	c.heartbeat(0)
+	if len(got) != 1 {
+		t.Fatalf("isolated leader served a read: %v", got)
+	}
+	for range 2 { // CheckQuorum: steps down, failing the read
+		c.advance(time.Second)
+		c.heartbeat(0)
+	}
+	if len(got) != 2 || !errors.Is(got[1], ErrLeadershipLost) {
+		t.Fatalf("pending read after stepping down: %v", got)
+	}
+}
