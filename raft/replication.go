@@ -50,7 +50,10 @@ func (r *Raft) sendAppend(id node.ID, force bool) {
 		}
 		p.inflight++
 	}
-	r.send(id, m)
+	// Sent at once, not after the next sync: what the leader sends is its
+	// log, which followers may hold before the leader's own write is
+	// durable (diss. §10.2.1); the leader counts itself only once synced.
+	r.env.Send(id, m)
 }
 
 // handleAppendEntries is the receiver implementation of AppendEntries

@@ -304,9 +304,14 @@ func (r *Raft) scheduleFlush() {
 	}
 }
 
-// flush syncs the store, then sends what waited for it; a leader then counts
-// its own log as replicated and sends the new entries to its followers.
+// flush syncs the store, then sends what waited for it. A leader first sends
+// its new entries to the followers, so that they write them to their disks
+// while it writes to its own (diss. §10.2.1), and counts its own log only
+// once synced.
 func (r *Raft) flush() {
+	if r.role == Leader {
+		r.broadcastAppend()
+	}
 	if r.dirty {
 		if err := r.env.Store().Sync(); err != nil {
 			r.env.Log().Error("raft: sync failed; holding messages until a sync succeeds", "err", err)
@@ -324,7 +329,6 @@ func (r *Raft) flush() {
 	}
 	if r.role == Leader {
 		r.maybeCommit()
-		r.broadcastAppend()
 		r.startReadRound()
 	}
 }

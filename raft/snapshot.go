@@ -44,7 +44,7 @@ func (r *Raft) sendSnapshot(id node.ID, p *progress) {
 		return
 	}
 	p.snapshot, p.idle = true, 0
-	r.send(id, InstallSnapshot{Term: r.currentTerm, LastIncludedIndex: s.Index, LastIncludedTerm: s.Term,
+	r.env.Send(id, InstallSnapshot{Term: r.currentTerm, LastIncludedIndex: s.Index, LastIncludedTerm: s.Term,
 		Chain: s.Chain, Config: s.Config, Data: s.Data})
 }
 
