@@ -48,6 +48,10 @@ type algorithm struct {
 	GroundTruth bool
 	// Check judges the properties the algorithm promises.
 	Check func(t *trace.Trace) []trace.Check
+	// Explain, if set, draws the history of a failed run to a file at path
+	// (for a key-value store, porcupine's HTML visualization): the CLI
+	// writes it for every failing seed it reports.
+	Explain func(t *trace.Trace, path string) error
 	// Textbook is the cost the literature gives, for the summary.
 	Textbook func(n int) textbook
 	// Costs, if set, are further costs measured on a run beside their
@@ -70,6 +74,10 @@ type variant struct {
 	// the default settings cannot (a missing sync needs a crash); zero when
 	// the default run exposes it.
 	ExposedBy sim.Nemesis
+	// CaughtBy names the scenario test that stages the breakage exactly,
+	// when it needs an interleaving that random faults find too rarely to
+	// count on (Raft's Figure 8); empty when random seeds catch it.
+	CaughtBy string
 }
 
 // crashRestarts are frequent crash-restarts, which expose a missing sync.
@@ -102,6 +110,7 @@ var catalog = slices.Concat(
 	detectorCatalog(),
 	mutexCatalog(),
 	electionCatalog(),
+	raftCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.

@@ -91,6 +91,9 @@ func newListCmd() *cobra.Command {
 					if v.ExposedBy.Active() {
 						shows = fmt.Sprintf(" (shows with %s)", nemesisFlags(v.ExposedBy))
 					}
+					if v.CaughtBy != "" {
+						shows += fmt.Sprintf(" (staged exactly by %s)", v.CaughtBy)
+					}
 					fmt.Fprintf(w, "\t  --variant %s: broken on purpose: %s%s\n", v.Name, v.Summary, shows)
 				}
 			}

@@ -197,9 +197,29 @@ func runSim(cmd *cobra.Command, f *simFlags, name string) error {
 	}
 	if !res.ok() {
 		fmt.Fprintf(out, "\nFAIL seed %d: a property was violated. Replay with:\n  %s\n", f.seed, replayCommand(cmd, name, f.seed))
+		explainFailure(out, spec, f.seed, res.trace)
 		return errViolation
 	}
 	return nil
+}
+
+// explainFailure writes the algorithm's picture of a failed history (for a
+// key-value store, porcupine's HTML visualization) to the temporary
+// directory and says where; t is the seed's trace, or nil to rerun it.
+func explainFailure(out io.Writer, spec *runSpec, seed uint64, t *trace.Trace) {
+	if spec.alg.Explain == nil {
+		return
+	}
+	if t == nil {
+		t = spec.execute(seed, true).trace
+	}
+	name := strings.ReplaceAll(spec.alg.Name, "/", "-")
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("synod-%s-seed-%d.html", name, seed))
+	if err := spec.alg.Explain(t, path); err != nil {
+		fmt.Fprintf(out, "  (no visualization for seed %d: %v)\n", seed, err)
+		return
+	}
+	fmt.Fprintf(out, "  seed %d's history, drawn: %s\n", seed, path)
 }
 
 func runSweep(cmd *cobra.Command, f *simFlags, spec *runSpec) error {
@@ -238,6 +258,7 @@ func runSweep(cmd *cobra.Command, f *simFlags, spec *runSpec) error {
 			break
 		}
 		fmt.Fprintf(out, "  %s\n", replayCommand(cmd, spec.alg.Name, r.seed))
+		explainFailure(out, spec, r.seed, nil)
 	}
 	return errViolation
 }
