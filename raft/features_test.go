@@ -227,3 +227,35 @@ func TestReadIndex(t *testing.T) {
 		t.Fatalf("pending read after stepping down: %v", got)
 	}
 }
+
+// TestLeaseRead: diss. §6.4.1. With LeaseRead, a read right after a
+// confirmed heartbeat round is served without another round; once the lease
+// (ElectionTimeoutMin·(1−ClockDrift) from the round's start) runs out, reads
+// need a round again.
+func TestLeaseRead(t *testing.T) {
+	cfg := dissConfig()
+	cfg.LeaseRead, cfg.ClockDrift = true, 0.1
+	c := newCluster(t, 3, cfg)
+	c.campaign(0)
+	c.heartbeat(0) // a confirmed round starts the lease
+	served := 0
+	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+		if err == nil {
+			served++
+		}
+	})
+	if served != 1 {
+		t.Fatal("a read within the lease waited for a round")
+	}
+	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
+	c.advance(136 * time.Millisecond) // past 150 ms × 0.9
+	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+		if err == nil {
+			served++
+		}
+	})
+	c.settle()
+	if served != 1 {
+		t.Fatal("a read after the lease expired was served without a majority")
+	}
+}
