@@ -175,6 +175,12 @@ func TestSimRandomFaults(t *testing.T) {
 			nemesis: sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: 2, RestartAfter: 400 * time.Millisecond,
 				Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 20 * time.Millisecond, Drift: 0.001, Stop: 6 * time.Second},
 			raft: raft.Config{SnapshotThreshold: 16}}},
+		// Lease reads (diss. §6.4.1) under clock skew and drift within
+		// the stated bound, and a small pipeline.
+		{"lease-reads", cluster{servers: 3, clients: 4, ops: 200, window: 5 * time.Second, length: 12 * time.Second, link: lossy,
+			nemesis: sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: 1, RestartAfter: 400 * time.Millisecond,
+				Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 50 * time.Millisecond, Drift: 0.005, Stop: 6 * time.Second},
+			raft: raft.Config{SnapshotThreshold: 16, LeaseRead: true, ClockDrift: 0.02, MaxEntries: 4, MaxInflight: 2}}},
 	}
 	for _, st := range settings {
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
