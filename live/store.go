@@ -489,6 +489,15 @@ func (s *FileStore) Sync() error {
 	return nil
 }
 
+// Syncs returns how many Syncs have written a batch and fsynced it since the
+// store was opened (a Sync with nothing to write does not count). It is what
+// Metrics.WatchStore exports as synod_store_syncs_total.
+func (s *FileStore) Syncs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncs
+}
+
 // Compact rewrites the log to hold only the synced live data. Sync does this
 // by itself when the log has grown; Compact fails if writes are pending.
 func (s *FileStore) Compact() error {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/kv"
 	"github.com/synod-dev/synod/live"
+	"github.com/synod-dev/synod/node"
 )
 
 type clusterFlags struct {
@@ -30,6 +33,7 @@ type clusterFlags struct {
 	tls       bool
 	logFormat string
 	noTrace   bool
+	spares    int
 }
 
 func newClusterCmd() *cobra.Command {
@@ -45,7 +49,14 @@ While it runs, type commands on standard input:
   kill N       kill -9 node N          restart N   start node N again (same data)
   status       show the peer table     help        this list
 Each node writes its trace to DATA/nN.jsonl; check a run afterwards with
-  synod check ALGO DATA/n*.jsonl --svg run.svg`,
+  synod check ALGO DATA/n*.jsonl --svg run.svg
+
+For raft, the nodes run the replicated key-value service (talk to it with
+"synod kv"), and --spares more addresses are set aside for servers added
+later (every node knows every address from the start):
+  add N        start spare N with --join and add it through the leader
+  remove N     remove server N through the leader, then stop its process
+and status also shows each server's role, term, commit index and voters.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("cluster takes one algorithm name; see \"synod list\"")
@@ -62,6 +73,7 @@ Each node writes its trace to DATA/nN.jsonl; check a run afterwards with
 	fl.StringVar(&f.tlsDir, "tls-dir", "", "mutual TLS with your own files: DIR/ca.pem and DIR/nN.pem, DIR/nN-key.pem")
 	fl.StringVar(&f.logFormat, "log-format", "text", "the nodes' log format: text or json")
 	fl.BoolVar(&f.noTrace, "no-trace", false, "do not write traces")
+	fl.IntVar(&f.spares, "spares", -1, "raft: addresses for this many more servers, to add later with \"add N\" (default 2 for raft, 0 otherwise)")
 	return cmd
 }
 
@@ -91,9 +103,14 @@ type member struct {
 	peerAddr  string
 	adminAddr string
 	args      []string
-	mu        sync.Mutex
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	// join is the membership flag of a raft server: "--members N" for
+	// the initial servers, "--join" for one added later (nil otherwise).
+	join []string
+	// spare: never started yet; removed: removed from the configuration.
+	spare, removed bool
+	mu             sync.Mutex
+	cmd            *exec.Cmd
+	exited         chan struct{}
 }
 
 type localCluster struct {
@@ -102,6 +119,10 @@ type localCluster struct {
 	exe     string
 	members []*member
 	data    string
+	// kv is a client of the key-value service, for a raft cluster (nil
+	// otherwise); change serializes add and remove.
+	kv     *kvClient
+	change sync.Mutex
 }
 
 func (c *localCluster) printf(format string, args ...any) {
@@ -124,7 +145,7 @@ func (c *localCluster) pipe(prefix string, r io.Reader) {
 func (c *localCluster) start(m *member) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cmd := exec.Command(c.exe, m.args...)
+	cmd := exec.Command(c.exe, slices.Concat(m.args, m.join)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -133,7 +154,7 @@ func (c *localCluster) start(m *member) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start n%d: %w", m.id, err)
 	}
-	m.cmd = cmd
+	m.cmd, m.spare = cmd, false
 	m.exited = make(chan struct{})
 	prefix := fmt.Sprintf("n%d", m.id)
 	go func(exited chan struct{}) {
@@ -181,16 +202,20 @@ func (c *localCluster) kill(m *member) error {
 	return nil
 }
 
-// stop sends SIGTERM to every node and waits (SIGKILL after a grace period).
-func (c *localCluster) stop() {
-	for _, m := range c.members {
+// stop sends SIGTERM to the given nodes (every node if none) and waits
+// (SIGKILL after a grace period).
+func (c *localCluster) stop(ms ...*member) {
+	if len(ms) == 0 {
+		ms = c.members
+	}
+	for _, m := range ms {
 		if c.running(m) {
 			m.mu.Lock()
 			_ = m.cmd.Process.Signal(syscall.SIGTERM)
 			m.mu.Unlock()
 		}
 	}
-	for _, m := range c.members {
+	for _, m := range ms {
 		m.mu.Lock()
 		exited, cmd := m.exited, m.cmd
 		m.mu.Unlock()
@@ -217,13 +242,35 @@ func (c *localCluster) table() {
 		if m.cmd != nil && m.cmd.Process != nil {
 			pid = strconv.Itoa(m.cmd.Process.Pid)
 		}
+		spare, removed := m.spare, m.removed
 		m.mu.Unlock()
-		if c.running(m) {
+		switch {
+		case c.running(m):
 			state = "running"
+		case spare:
+			state = "spare"
+		case removed:
+			state = "removed"
 		}
 		fmt.Fprintf(tw, "n%d\t%s\thttp://%s\t%s\t%s\n", m.id, m.peerAddr, m.adminAddr, pid, state)
 	}
 	tw.Flush()
+}
+
+// raftTable prints the Raft status of every running server of a raft
+// cluster.
+func (c *localCluster) raftTable() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var sts []serverStatus
+	for i, s := range c.kv.statuses(ctx, time.Second) {
+		if c.running(c.members[i]) {
+			sts = append(sts, s)
+		}
+	}
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	printStatuses(c.out, sts)
 }
 
 func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
@@ -234,6 +281,18 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	if f.nodes < 1 || f.nodes > 64 {
 		return fmt.Errorf("bad --nodes %d: want 1 to 64 local processes", f.nodes)
 	}
+	spares := f.spares
+	switch {
+	case spares < 0 && joinable[alg.Name]:
+		spares = 2
+	case spares < 0:
+		spares = 0
+	case spares > 0 && !joinable[alg.Name]:
+		return fmt.Errorf("bad --spares %d: only algorithms whose membership can change take spares (raft), not %s", spares, alg.Name)
+	case f.nodes+spares > 64:
+		return fmt.Errorf("bad --spares %d: --nodes plus --spares must be at most 64 local processes", spares)
+	}
+	total := f.nodes + spares
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the synod binary: %w", err)
@@ -255,23 +314,23 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 		if err != nil {
 			return err
 		}
-		for _, name := range append(nodeNames(f.nodes), "client") {
+		for _, name := range append(nodeNames(total), "client") {
 			if _, err := ca.Issue(f.tlsDir, name, "127.0.0.1", "localhost"); err != nil {
 				return fmt.Errorf("make TLS certificates: %w", err)
 			}
 		}
 	}
-	ports, err := freePorts(2 * f.nodes)
+	ports, err := freePorts(2 * total)
 	if err != nil {
 		return err
 	}
 	c := &localCluster{out: cmd.OutOrStdout(), exe: exe, data: f.data}
 	var peers []string
-	for i := range f.nodes {
+	for i := range total {
 		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i, ports[i]))
 	}
-	for i := range f.nodes {
-		m := &member{id: i, peerAddr: fmt.Sprintf("127.0.0.1:%d", ports[i]), adminAddr: fmt.Sprintf("127.0.0.1:%d", ports[f.nodes+i])}
+	for i := range total {
+		m := &member{id: i, peerAddr: fmt.Sprintf("127.0.0.1:%d", ports[i]), adminAddr: fmt.Sprintf("127.0.0.1:%d", ports[total+i])}
 		m.args = []string{"node", "--id", strconv.Itoa(i), "--peers", strings.Join(peers, ","), "--algo", alg.Name,
 			"--data", filepath.Join(f.data, fmt.Sprintf("n%d", i)), "--admin", m.adminAddr, "--log-format", f.logFormat}
 		if f.variant != "" {
@@ -285,22 +344,46 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 				"--tls-cert", filepath.Join(f.tlsDir, fmt.Sprintf("n%d.pem", i)),
 				"--tls-key", filepath.Join(f.tlsDir, fmt.Sprintf("n%d-key.pem", i)))
 		}
+		switch {
+		case i >= f.nodes:
+			m.spare, m.join = true, []string{"--join"}
+		case spares > 0:
+			m.join = []string{"--members", strconv.Itoa(f.nodes)}
+		}
 		c.members = append(c.members, m)
 	}
-	for _, m := range c.members {
+	for _, m := range c.members[:f.nodes] {
 		if err := c.start(m); err != nil {
 			c.stop()
 			return err
 		}
 	}
-	c.printf("synod cluster: %d nodes of %s, data and traces in %s\n", f.nodes, alg.Name, f.data)
+	if spares > 0 {
+		c.printf("synod cluster: %d nodes of %s and %d spares, data and traces in %s\n", f.nodes, alg.Name, spares, f.data)
+	} else {
+		c.printf("synod cluster: %d nodes of %s, data and traces in %s\n", f.nodes, alg.Name, f.data)
+	}
 	c.table()
 	tlsFlags := ""
+	var tlsFiles *live.TLSFiles
 	if f.tlsDir != "" {
-		tlsFlags = fmt.Sprintf(" --tls-ca %s --tls-cert %s --tls-key %s", filepath.Join(f.tlsDir, "ca.pem"),
-			filepath.Join(f.tlsDir, "client.pem"), filepath.Join(f.tlsDir, "client-key.pem"))
+		tlsFiles = &live.TLSFiles{CA: filepath.Join(f.tlsDir, "ca.pem"), Cert: filepath.Join(f.tlsDir, "client.pem"), Key: filepath.Join(f.tlsDir, "client-key.pem")}
+		tlsFlags = fmt.Sprintf(" --tls-ca %s --tls-cert %s --tls-key %s", tlsFiles.CA, tlsFiles.Cert, tlsFiles.Key)
 	}
-	c.printf("send requests with: synod request --to %s%s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr, tlsFlags)
+	if alg.Name == "raft" {
+		endpoints := map[node.ID]string{}
+		var list []string
+		for _, m := range c.members {
+			endpoints[node.ID(m.id)] = m.peerAddr
+			list = append(list, m.peerAddr)
+		}
+		c.kv = newKVClient(endpoints, tlsFiles)
+		defer c.kv.Close()
+		c.printf("use the key-value store with: synod kv --endpoints %s%s put KEY VALUE   (get, del, cas, range, status...)\n", strings.Join(list, ","), tlsFlags)
+		c.printf("Ctrl-C stops the cluster; type help for commands (add N and remove N change the membership)\n")
+	} else {
+		c.printf("send requests with: synod request --to %s%s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr, tlsFlags)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -366,11 +449,90 @@ func (c *localCluster) command(line string) {
 		}
 	case "status":
 		c.table()
+		if c.kv != nil {
+			c.raftTable()
+		}
+	case "add", "remove":
+		if c.kv == nil {
+			c.printf("%s: only a raft cluster changes its membership\n", f[0])
+		} else if m := pick(); m != nil {
+			if f[0] == "add" {
+				c.add(m)
+			} else {
+				c.remove(m)
+			}
+		}
 	case "help":
-		c.printf("commands: kill N, restart N, status, help\n")
+		if c.kv != nil {
+			c.printf("commands: kill N, restart N, add N, remove N, status, help\n")
+		} else {
+			c.printf("commands: kill N, restart N, status, help\n")
+		}
 	default:
-		c.printf("unknown command %q: want kill N, restart N, status or help\n", f[0])
+		if c.kv != nil {
+			c.printf("unknown command %q: want kill N, restart N, add N, remove N, status or help\n", f[0])
+		} else {
+			c.printf("unknown command %q: want kill N, restart N, status or help\n", f[0])
+		}
 	}
+}
+
+// membershipTimeout bounds an add or remove: a new server must catch up
+// with the log before it votes.
+const membershipTimeout = 30 * time.Second
+
+// add starts server m with --join and asks the leader to add it (diss.
+// §4.1). It reports in the background, so the cluster keeps taking
+// commands meanwhile.
+func (c *localCluster) add(m *member) {
+	if c.running(m) {
+		c.printf("add n%d: it is running already; add takes a stopped spare or removed server\n", m.id)
+		return
+	}
+	m.join = []string{"--join"}
+	if err := c.start(m); err != nil {
+		c.printf("add n%d: %v\n", m.id, err)
+		return
+	}
+	m.mu.Lock()
+	m.removed = false
+	m.mu.Unlock()
+	c.printf("add n%d: started it with --join; asking the leader to add it\n", m.id)
+	go func() {
+		c.change.Lock()
+		defer c.change.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), membershipTimeout)
+		defer cancel()
+		if _, err := c.kv.session().do(ctx, kv.AddServer{ID: node.ID(m.id)}); err != nil {
+			c.printf("add n%d: failed: %v (it is still running: remove %d or kill %d)\n", m.id, err, m.id, m.id)
+			return
+		}
+		c.printf("add n%d: n%d is a voter%s\n", m.id, m.id, c.kv.configNote(ctx))
+	}()
+}
+
+// remove asks the leader to remove server m (diss. §4.1) and, once the
+// change is committed, stops its process. It reports in the background.
+func (c *localCluster) remove(m *member) {
+	c.printf("remove n%d: asking the leader to remove it\n", m.id)
+	go func() {
+		c.change.Lock()
+		defer c.change.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), membershipTimeout)
+		defer cancel()
+		if _, err := c.kv.session().do(ctx, kv.RemoveServer{ID: node.ID(m.id)}); err != nil {
+			c.printf("remove n%d: failed: %v\n", m.id, err)
+			return
+		}
+		m.mu.Lock()
+		m.removed = true
+		m.mu.Unlock()
+		c.printf("remove n%d: n%d is no longer a member%s\n", m.id, m.id, c.kv.configNote(ctx))
+		if c.running(m) {
+			c.stop(m)
+			c.printf("remove n%d: stopped its process\n", m.id)
+		}
+	}()
 }
 
 func nodeNames(n int) []string {

@@ -66,7 +66,7 @@ properties each algorithm promises, and measures its cost against the textbook.
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newListCmd(), newSimCmd(), newNodeCmd(), newClusterCmd(), newRequestCmd(), newCheckCmd(), newReportCmd(), newBenchCmd())
+	root.AddCommand(newListCmd(), newSimCmd(), newNodeCmd(), newClusterCmd(), newRequestCmd(), newCheckCmd(), newReportCmd(), newBenchCmd(), newKVCmd())
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -36,7 +37,15 @@ type nodeFlags struct {
 	tracePath string
 	logFormat string
 	logLevel  string
+	members   int
+	join      bool
 }
+
+// joinable lists the algorithms whose membership can change while they run:
+// their New(variant, 0) builds a server with no initial configuration, which
+// waits to be added by a running cluster (`synod node --join`), and they
+// accept --members.
+var joinable = map[string]bool{"raft": true}
 
 func newNodeCmd() *cobra.Command {
 	f := &nodeFlags{}
@@ -57,6 +66,8 @@ an admin HTTP endpoint for live faults, Prometheus metrics and pprof.`,
 	fl.StringVar(&f.algo, "algo", "", "the algorithm (see synod list)")
 	fl.StringVar(&f.variant, "variant", "", "a deliberately broken variant")
 	fl.StringVar(&f.data, "data", "", "data directory for durable state")
+	fl.IntVar(&f.members, "members", 0, "raft: the first N of --peers (IDs 0..N-1) are the initial members; the others are spares that join later (default: all)")
+	fl.BoolVar(&f.join, "join", false, "raft: start as a server with no configuration, waiting for the leader to add it (kv.AddServer)")
 	fl.StringVar(&f.admin, "admin", "127.0.0.1:0", "admin HTTP address (loopback unless --admin-remote)")
 	fl.BoolVar(&f.remote, "admin-remote", false, "allow a non-loopback admin address")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate (PEM) for mutual TLS between peers")
@@ -147,6 +158,10 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 	if f.data == "" {
 		return fmt.Errorf("--data is required: the directory for this node's durable state")
 	}
+	servers, err := initialMembers(f, alg, group)
+	if err != nil {
+		return err
+	}
 	var tlsFiles *live.TLSFiles
 	if f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" {
 		if f.tlsCA == "" || f.tlsCert == "" || f.tlsKey == "" {
@@ -179,8 +194,9 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 		}
 	}
 	metrics := live.NewMetrics()
+	metrics.WatchStore(store)
 	faults := live.NewFaults(uint64(time.Now().UnixNano()))
-	nd, err := live.NewNode(live.Config{ID: self, Group: group, New: alg.New(f.variant, len(group)), Registry: alg.registry(),
+	nd, err := live.NewNode(live.Config{ID: self, Group: group, New: alg.New(f.variant, servers), Registry: alg.registry(),
 		Store: store, Faults: faults, Metrics: metrics, Logger: logger, Trace: tr, Resume: resume})
 	if err != nil {
 		return err
@@ -218,6 +234,29 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 		err = fmt.Errorf("final sync: %w", syncErr)
 	}
 	return err
+}
+
+// initialMembers returns the number of servers to build the algorithm's
+// factory with: every member of the group, or the first --members of them,
+// or none for a server that joins a running cluster (--join).
+func initialMembers(f *nodeFlags, alg *algorithm, group []node.ID) (int, error) {
+	if (f.join || f.members != 0) && !joinable[alg.Name] {
+		return 0, fmt.Errorf("--join and --members are for algorithms whose membership can change (%s), not %s",
+			strings.Join(slices.Sorted(maps.Keys(joinable)), ", "), alg.Name)
+	}
+	switch {
+	case f.join && f.members != 0:
+		return 0, fmt.Errorf("--join and --members exclude each other: a joining server has no initial members")
+	case f.join:
+		return 0, nil
+	case f.members == 0:
+		return len(group), nil
+	case f.members < 0 || f.members > len(group):
+		return 0, fmt.Errorf("bad --members %d: want 1 to %d (the number of --peers)", f.members, len(group))
+	case f.id >= f.members:
+		return 0, fmt.Errorf("node %d is not among the %d initial members (IDs 0..%d): start it with --join and add it from the leader", f.id, f.members, f.members-1)
+	}
+	return f.members, nil
 }
 
 // openTrace opens a node's trace for writing. An existing trace (the node
