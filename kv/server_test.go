@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -117,14 +116,11 @@ func TestServerServesWritesAndReads(t *testing.T) {
 	}
 }
 
-// TestServerSoloLeaderRead is a read on a one-server cluster. It exposes a
-// Raft bug (a ReadIndex round that needs no other server's answer is tallied
-// but its reads are not served until some later entry is applied), so it runs
-// only with KV_RAFT_BUGS=1 until Raft is fixed.
+// TestServerSoloLeaderRead is a read on a one-server cluster. It guards a
+// Raft bug it once found: a ReadIndex round that needs no other server's
+// answer was tallied but its reads were not served until some later entry
+// was applied.
 func TestServerSoloLeaderRead(t *testing.T) {
-	if os.Getenv("KV_RAFT_BUGS") == "" {
-		t.Skip("raft: ReadIndex on a single-voter cluster waits for the next applied entry; set KV_RAFT_BUGS=1 to run")
-	}
 	s, env := soloLeader(t)
 	s.Request(env, node.Request{ID: 1, Op: Get{"k"}})
 	settle(s, env, time.Second)

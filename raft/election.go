@@ -248,6 +248,10 @@ func (r *Raft) heartbeatTick() {
 		p := r.progress[id]
 		switch {
 		case p.snapshot:
+			// Keep the follower's election timer quiet while the snapshot
+			// travels: a heartbeat anchored at the snapshot's last entry.
+			r.env.Send(id, AppendEntries{Term: r.currentTerm, PrevLogIndex: r.log.snapIndex, PrevLogTerm: r.log.snapTerm,
+				LeaderCommit: min(r.commitIndex, r.log.snapIndex), ReadCtx: r.reads.ctx})
 			p.idle++
 			if p.idle >= 5 {
 				p.snapshot = false

@@ -74,7 +74,8 @@ func (s *readState) round(r *Raft) {
 	for _, id := range r.peers() {
 		r.sendAppend(id, true)
 	}
-	s.tally(r)
+	s.tally(r) // a cluster of one confirms its own round
+	r.serveReads()
 }
 
 // ack records that follower p answered round ctx in the current term.
