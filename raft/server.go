@@ -234,17 +234,25 @@ func (r *Raft) appendEntry(e Entry) Entry {
 
 // becomeFollower moves to the follower state in term (§5.1), knowing leader
 // (node.None: unknown).
+//
+// The election timer restarts only for a server that was not already a
+// follower (or had none running): Figure 2 restarts a follower's timer on
+// AppendEntries from the current leader and on granting a vote, never on
+// merely seeing a higher term, or a server that cannot win would keep
+// resetting the timers of those that could (as LogCabin's stepDown does).
 func (r *Raft) becomeFollower(term uint64, leader node.ID) {
-	wasLeader := r.role == Leader
+	was := r.role
 	if term > r.currentTerm {
 		r.currentTerm, r.votedFor = term, node.None
 		r.persistHardState()
 	}
 	r.setRole(Follower, leader)
-	if wasLeader {
+	if was == Leader {
 		r.stopLeading()
 	}
-	r.resetElectionTimer()
+	if was != Follower || r.electionTimer == 0 {
+		r.resetElectionTimer()
+	}
 }
 
 // setRole changes the role and the known leader, telling the trace and the
