@@ -1,0 +1,780 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/kv"
+	"github.com/synod-dev/synod/live"
+	"github.com/synod-dev/synod/node"
+	"github.com/synod-dev/synod/raft"
+)
+
+func init() { benchCommands = append(benchCommands, newBenchKVCmd) }
+
+// The targets of issue #5 for the live key-value service.
+const (
+	// benchKVMinBatch: with 64 clients, the leader commits at least this
+	// many writes per fsync.
+	benchKVMinBatch = 10
+	// benchKVMaxLatency: with one client, a write's latency is at most this
+	// many times one fsync plus one loopback round trip.
+	benchKVMaxLatency = 3
+)
+
+// benchKVConfig is one run of `synod bench kv`.
+type benchKVConfig struct {
+	Exe      string        // the synod binary that runs the nodes
+	Dir      string        // where the run's directory is made
+	Keep     bool          // keep the data, logs and fsync probe afterwards
+	Clients  []int         // the concurrency levels
+	Duration time.Duration // per level
+	Value    int           // bytes per value written
+	// Baseline is how long each fsync baseline runs (0: 1s); round trips
+	// are counted, not timed.
+	Baseline time.Duration
+}
+
+func newBenchKVCmd() *cobra.Command {
+	var (
+		clients string
+		cfg     = benchKVConfig{Duration: 3 * time.Second, Value: 100}
+	)
+	cmd := &cobra.Command{
+		Use:   "kv",
+		Short: "Writes per second and latency of the live key-value service on a 3-node loopback cluster, fsync on",
+		Long: `Starts three "synod node --algo raft" processes on 127.0.0.1 with their data in
+--dir (FileStore, fsync on every Sync), and measures, for each number of
+concurrent clients in --clients, the writes per second the cluster commits
+(kv.Put of --value bytes, each client in its own session, one write at a time),
+their latency (p50, p99) and the writes the leader commits per fsync of its
+log (its synod_store_syncs_total, read from its metrics endpoint).
+
+In the same run it measures the baselines: the disk's raw write+fsync of a
+small record in the same directory, and the loopback round trip of a client
+request (gRPC, empty answer) and of a peer message. Then it checks the
+targets of issue #5: with 64 clients at least 10 writes per leader fsync
+(batching), and with 1 client a p50 latency within 3x of one fsync plus one
+client round trip (both p50).`,
+		Example: `  synod bench kv
+  synod bench kv --clients 1,16,64 --duration 3s --dir /var/tmp --keep`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if cfg.Clients, err = parseClientLevels(clients); err != nil {
+				return err
+			}
+			if cfg.Duration <= 0 {
+				return fmt.Errorf("bad --duration %v: want a positive duration such as 3s", cfg.Duration)
+			}
+			if cfg.Value < 1 || cfg.Value > kv.MaxValueSize {
+				return fmt.Errorf("bad --value %d: want 1 to %d bytes", cfg.Value, kv.MaxValueSize)
+			}
+			if cfg.Exe, err = os.Executable(); err != nil {
+				return fmt.Errorf("find the synod binary: %w", err)
+			}
+			return runBenchKV(cmd.OutOrStdout(), cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&clients, "clients", "1,16,64", "the numbers of concurrent clients to measure, comma-separated")
+	fl.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long to measure each number of clients")
+	fl.StringVar(&cfg.Dir, "dir", "", "directory for the nodes' data and the fsync probe (default: the system's temporary directory)")
+	fl.BoolVar(&cfg.Keep, "keep", false, "keep the data directory, with the nodes' logs, afterwards")
+	fl.IntVar(&cfg.Value, "value", cfg.Value, "bytes per value written")
+	return cmd
+}
+
+// parseClientLevels parses "1,16,64".
+func parseClientLevels(s string) ([]int, error) {
+	var levels []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("bad --clients entry %q: want numbers of clients from 1 to 4096, comma-separated, e.g. 1,16,64", part)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
+}
+
+// latencies summarizes a sample of durations.
+type latencies []time.Duration
+
+func (l latencies) sorted() latencies {
+	s := slices.Clone(l)
+	slices.Sort(s)
+	return s
+}
+
+// quantile of a sorted sample (nearest rank).
+func (l latencies) quantile(q float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(l))+0.5) - 1
+	return l[max(0, min(i, len(l)-1))]
+}
+
+func (l latencies) mean() time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range l {
+		sum += d
+	}
+	return sum / time.Duration(len(l))
+}
+
+// fmtDur prints a latency in µs or ms with three significant digits.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// measureFsync appends a small record to a file in dir and fsyncs it, again
+// and again, for about d (at most 5,000 times), in each of k files at once:
+// with k = 1 the disk's raw rate, the floor under any durable write; with
+// k = 3 what three nodes sharing the disk each see.
+func measureFsync(dir string, size int, d time.Duration, k int) (latencies, error) {
+	var (
+		mu   sync.Mutex
+		out  latencies
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for i := range k {
+		wg.Go(func() {
+			lat, err := fsyncLoop(filepath.Join(dir, fmt.Sprintf("fsync-probe-%d", i)), size, d)
+			mu.Lock()
+			defer mu.Unlock()
+			out, errs = append(out, lat...), append(errs, err)
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func fsyncLoop(path string, size int, d time.Duration) (latencies, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("fsync probe: %w", err)
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	rec := make([]byte, size)
+	var out latencies
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && len(out) < 5000 {
+		t0 := time.Now()
+		if _, err := f.Write(rec); err != nil {
+			return nil, fmt.Errorf("fsync probe: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("fsync probe: %w", err)
+		}
+		out = append(out, time.Since(t0))
+	}
+	return out, nil
+}
+
+// measureClientRTT times a client request to a transport on loopback that
+// answers at once: the round trip every kv client request pays on top of
+// the work of serving it.
+func measureClientRTT(n int) (latencies, error) {
+	t, err := live.NewTransport(live.TransportConfig{Self: 0, Listen: "127.0.0.1:0", Metrics: live.NewMetrics(),
+		Deliver: func(node.ID, live.Frame) {},
+		Request: func(context.Context, string, []byte) (string, []byte, error) { return "pong", []byte("{}"), nil }})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Start(); err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	cl, err := live.DialClient(t.Addr().String(), nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	out := make(latencies, 0, n)
+	for i := range n + n/10 { // the first tenth warms up
+		t0 := time.Now()
+		if _, _, err := cl.Request(context.Background(), "ping", []byte("{}")); err != nil {
+			return nil, fmt.Errorf("client round trip: %w", err)
+		}
+		if i >= n/10 {
+			out = append(out, time.Since(t0))
+		}
+	}
+	return out, nil
+}
+
+// measurePeerRTT times a message between two transports on loopback, there
+// and back (n1 returns what n0 sends): the round trip of an AppendEntries
+// and its answer, without the work. With a gap, it waits that long between
+// round trips, so that the threads of both ends go to sleep in between, as
+// they do while a lone write waits for a disk.
+func measurePeerRTT(n int, gap time.Duration) (latencies, error) {
+	back := make(chan struct{}, 1)
+	var t1 *live.Transport
+	l0, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	l1, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l0.Close()
+		return nil, err
+	}
+	peers := map[node.ID]string{0: l0.Addr().String(), 1: l1.Addr().String()}
+	t0, err := live.NewTransport(live.TransportConfig{Self: 0, Listener: l0, Peers: peers, Metrics: live.NewMetrics(),
+		Deliver: func(node.ID, live.Frame) { back <- struct{}{} }})
+	if err != nil {
+		l0.Close()
+		l1.Close()
+		return nil, err
+	}
+	t1, err = live.NewTransport(live.TransportConfig{Self: 1, Listener: l1, Peers: peers, Metrics: live.NewMetrics(),
+		Deliver: func(from node.ID, f live.Frame) {
+			t1.Send(from, live.Frame{Type: f.Type, Payload: slices.Clone(f.Payload)})
+		}})
+	defer t0.Close()
+	if err != nil {
+		l1.Close()
+		return nil, err
+	}
+	defer t1.Close()
+	for _, t := range []*live.Transport{t1, t0} {
+		if err := t.Start(); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !t0.Connected(1) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("peer round trip: the transports did not connect")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	out := make(latencies, 0, n)
+	payload := make([]byte, 64)
+	for i := range n + n/10 {
+		start := time.Now()
+		t0.Send(1, live.Frame{Type: "bench.ping", Payload: slices.Clone(payload)})
+		select {
+		case <-back:
+		case <-time.After(5 * time.Second):
+			return nil, errors.New("peer round trip: no answer in 5s")
+		}
+		if i >= n/10 {
+			out = append(out, time.Since(start))
+		}
+		if gap > 0 {
+			time.Sleep(gap)
+		}
+	}
+	return out, nil
+}
+
+// benchNode is one node process of the benchmark's cluster.
+type benchNode struct {
+	id          int
+	peer, admin string
+	cmd         *exec.Cmd
+	log         *os.File
+	exited      chan error
+}
+
+// benchCluster is the benchmark's 3-node cluster of `synod node` processes.
+type benchCluster struct {
+	nodes  []*benchNode
+	client *kvClient
+}
+
+func startBenchCluster(exe, dir string, n int) (*benchCluster, error) {
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	c := &benchCluster{}
+	var peers []string
+	endpoints := map[node.ID]string{}
+	for i := range n {
+		bn := &benchNode{id: i, peer: fmt.Sprintf("127.0.0.1:%d", ports[i]), admin: fmt.Sprintf("127.0.0.1:%d", ports[n+i])}
+		c.nodes = append(c.nodes, bn)
+		peers = append(peers, fmt.Sprintf("%d=%s", i, bn.peer))
+		endpoints[node.ID(i)] = bn.peer
+	}
+	c.client = newKVClient(endpoints, nil)
+	for _, bn := range c.nodes {
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("n%d.log", bn.id)))
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		bn.log = logf
+		bn.cmd = exec.Command(exe, "node", "--id", strconv.Itoa(bn.id), "--peers", strings.Join(peers, ","), "--algo", "raft",
+			"--data", filepath.Join(dir, fmt.Sprintf("n%d", bn.id)), "--admin", bn.admin, "--log-level", "warn")
+		bn.cmd.Stdout, bn.cmd.Stderr = logf, logf
+		if err := bn.cmd.Start(); err != nil {
+			c.stop()
+			return nil, fmt.Errorf("start n%d: %w", bn.id, err)
+		}
+		bn.exited = make(chan error, 1)
+		go func() { bn.exited <- bn.cmd.Wait() }()
+	}
+	return c, nil
+}
+
+// stop stops every node with SIGTERM (SIGKILL after 5s).
+func (c *benchCluster) stop() {
+	c.client.Close()
+	for _, bn := range c.nodes {
+		if bn.cmd != nil && bn.cmd.Process != nil {
+			_ = bn.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, bn := range c.nodes {
+		if bn.exited != nil {
+			select {
+			case <-bn.exited:
+			case <-time.After(5 * time.Second):
+				_ = bn.cmd.Process.Kill()
+				<-bn.exited
+			}
+		}
+		if bn.log != nil {
+			bn.log.Close()
+		}
+	}
+}
+
+// waitLeader waits for a leader that every node follows.
+func (c *benchCluster) waitLeader(d time.Duration) (raft.Status, error) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sts := c.client.statuses(ctx, 500*time.Millisecond)
+		cancel()
+		if ld, ok := leaderStatus(sts); ok {
+			agreed := true
+			for _, s := range sts {
+				agreed = agreed && s.Err == nil && s.Status.Leader == ld.ID && s.Status.Term == ld.Term
+			}
+			if agreed {
+				return ld, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return raft.Status{}, fmt.Errorf("no leader within %v", d)
+}
+
+// metric sums the samples of a Prometheus metric on a node's endpoint.
+func (c *benchCluster) metric(id node.ID, name string) (float64, error) {
+	resp, err := http.Get("http://" + c.nodes[id].admin + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	total, found := 0.0, false
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
+			fields := strings.Fields(line)
+			v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+			if err != nil {
+				return 0, fmt.Errorf("metric %s: %w", name, err)
+			}
+			total, found = total+v, true
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("n%d exports no %s", id, name)
+	}
+	return total, sc.Err()
+}
+
+// statusRTT times n kv status requests to a follower, one at a time: a
+// round trip from a client to another process through the whole client
+// API (gRPC, JSON, the node's event loop), with no replication and no disk.
+func (c *benchCluster) statusRTT(n int) (latencies, error) {
+	ld, err := c.waitLeader(10 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	follower := node.ID((int(ld.ID) + 1) % len(c.nodes))
+	out := make(latencies, 0, n)
+	for i := range n + n/10 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		t0 := time.Now()
+		_, err := c.client.status(ctx, follower)
+		took := time.Since(t0)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("status of %v: %w", follower, err)
+		}
+		if i >= n/10 {
+			out = append(out, took)
+		}
+	}
+	return out, nil
+}
+
+// kvLevel is what one number of clients measured.
+type kvLevel struct {
+	clients      int
+	writes, errs int
+	elapsed      time.Duration
+	lat          latencies // sorted
+	syncs        float64   // the leader's fsyncs during the level
+	followerSync float64   // the followers' fsyncs, per follower
+	cpu          cpuUse    // CPU seconds spent during the level
+	leader       node.ID
+	leaderChange bool
+}
+
+func (l kvLevel) perSecond() float64 { return float64(l.writes) / l.elapsed.Seconds() }
+func (l kvLevel) perSync() float64 {
+	if l.syncs == 0 {
+		return 0
+	}
+	return float64(l.writes) / l.syncs
+}
+
+// runLevel has clients sessions write for d, each one write at a time, to
+// keys of its own (a few, rewritten, so the state stays small).
+func (c *benchCluster) runLevel(clients int, d time.Duration, value string) (kvLevel, error) {
+	ld, err := c.waitLeader(10 * time.Second)
+	if err != nil {
+		return kvLevel{}, err
+	}
+	syncs0, err := c.syncs()
+	if err != nil {
+		return kvLevel{}, err
+	}
+	cpu0 := c.cpu(ld.ID)
+	res := kvLevel{clients: clients, leader: ld.ID}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for g := range clients {
+		s := c.client.session()
+		wg.Go(func() {
+			var lat latencies
+			errs := 0
+			for i := 0; time.Now().Before(end); i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				t0 := time.Now()
+				_, err := s.do(ctx, kv.Put{Key: fmt.Sprintf("bench/%d/%d", g, i%8), Value: value})
+				took := time.Since(t0)
+				cancel()
+				if err != nil {
+					errs++
+					continue
+				}
+				lat = append(lat, took)
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.errs += errs
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.writes = len(res.lat)
+	res.lat = res.lat.sorted()
+	syncs1, err := c.syncs()
+	if err != nil {
+		return kvLevel{}, err
+	}
+	res.cpu = c.cpu(ld.ID).minus(cpu0)
+	for i := range syncs1 {
+		if node.ID(i) == ld.ID {
+			res.syncs = syncs1[i] - syncs0[i]
+		} else {
+			res.followerSync += (syncs1[i] - syncs0[i]) / float64(len(syncs1)-1)
+		}
+	}
+	if after, err := c.waitLeader(time.Second); err != nil || after.ID != ld.ID || after.Term != ld.Term {
+		res.leaderChange = true
+	}
+	return res, nil
+}
+
+// syncs reads every node's fsync count.
+func (c *benchCluster) syncs() ([]float64, error) {
+	out := make([]float64, len(c.nodes))
+	for i := range c.nodes {
+		v, err := c.metric(node.ID(i), "synod_store_syncs_total")
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// cpuUse is CPU time spent, in seconds: by the leader's process, by the
+// followers' (together), by this process (the clients), and by the whole
+// machine (every process, from /proc/stat; 0 where that is not available).
+type cpuUse struct {
+	leader, followers, clients, machine float64
+}
+
+func (u cpuUse) minus(v cpuUse) cpuUse {
+	return cpuUse{u.leader - v.leader, u.followers - v.followers, u.clients - v.clients, u.machine - v.machine}
+}
+
+// cpu reads the CPU time used so far.
+func (c *benchCluster) cpu(leader node.ID) cpuUse {
+	var u cpuUse
+	for i := range c.nodes {
+		v, _ := c.metric(node.ID(i), "process_cpu_seconds_total")
+		if node.ID(i) == leader {
+			u.leader = v
+		} else {
+			u.followers += v
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.clients = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	u.machine = machineBusy()
+	return u
+}
+
+// machineBusy is the CPU time every core has spent busy since boot, in
+// seconds, from /proc/stat (0 if it cannot be read).
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	busy := 0.0
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest time is counted in user
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		busy += n
+	}
+	return busy / 100 // USER_HZ is 100 on Linux
+}
+
+// machine describes where the benchmark ran: cores, CPU model, and the
+// file system of dir.
+func machine(dir string) string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	fs := "unknown"
+	if out, err := exec.Command("df", "-T", dir).Output(); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if f := strings.Fields(lines[len(lines)-1]); len(f) >= 2 {
+			fs = f[1] + " (" + f[0] + ")"
+		}
+	}
+	load := "?"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return fmt.Sprintf("%d cores (nproc), %s, %s/%s, %s; data directory on %s; load average before the run %s",
+		runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version(), fs, load)
+}
+
+// errTargetMissed is returned when the run missed a target (after printing
+// everything).
+var errTargetMissed = errors.New("bench kv: a target was missed (see FAIL above)")
+
+func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
+	root, err := os.MkdirTemp(cfg.Dir, "synod-bench-kv-")
+	if err != nil {
+		return fmt.Errorf("bench kv: data directory: %w", err)
+	}
+	if cfg.Keep {
+		defer fmt.Fprintf(w, "data, logs and fsync probe kept in %s\n", root)
+	} else {
+		defer os.RemoveAll(root)
+	}
+	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore with fsync) on 127.0.0.1, data in %s\n", root)
+	fmt.Fprintf(w, "machine: %s\n\n", machine(root))
+
+	// Baselines, before the cluster loads the machine.
+	if cfg.Baseline <= 0 {
+		cfg.Baseline = time.Second
+	}
+	fsync, err := measureFsync(root, cfg.Value+32, cfg.Baseline, 1)
+	if err != nil {
+		return err
+	}
+	fsyncS := fsync.sorted()
+	fsync3, err := measureFsync(root, cfg.Value+32, cfg.Baseline, 3)
+	if err != nil {
+		return err
+	}
+	fsync3S := fsync3.sorted()
+	crtt, err := measureClientRTT(2000)
+	if err != nil {
+		return err
+	}
+	crttS := crtt.sorted()
+	prtt, err := measurePeerRTT(2000, 0)
+	if err != nil {
+		return err
+	}
+	prttS := prtt.sorted()
+	cold, err := measurePeerRTT(500, time.Millisecond)
+	if err != nil {
+		return err
+	}
+	coldS := cold.sorted()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "baseline\tsamples\tmean\tp50\tp99\t")
+	row := func(what string, l, sorted latencies) {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", what, len(l), fmtDur(l.mean()), fmtDur(sorted.quantile(0.5)), fmtDur(sorted.quantile(0.99)))
+	}
+	row(fmt.Sprintf("write %d B + fsync, in the data directory", cfg.Value+32), fsync, fsyncS)
+	row("the same, 3 processes at once (as the 3 nodes)", fsync3, fsync3S)
+	row("loopback client request (gRPC), round trip", crtt, crttS)
+	row("loopback peer message (transport), round trip", prtt, prttS)
+	row("the same, one every 1 ms (threads asleep between)", cold, coldS)
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	c, err := startBenchCluster(cfg.Exe, root, 3)
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+	if _, err := c.waitLeader(10 * time.Second); err != nil {
+		return fmt.Errorf("bench kv: the cluster did not elect a leader (logs in %s, kept with --keep): %w", root, err)
+	}
+	nodeRTT, err := c.statusRTT(1000)
+	if err != nil {
+		return err
+	}
+	nodeRTTS := nodeRTT.sorted()
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "baseline, on the running cluster\tsamples\tmean\tp50\tp99\t")
+	row("kv status of a follower (a node process), round trip", nodeRTT, nodeRTTS)
+	tw.Flush()
+	fmt.Fprintln(w)
+	value := strings.Repeat("v", cfg.Value)
+	if _, err := c.runLevel(8, 300*time.Millisecond, value); err != nil { // warm up: connections, sessions
+		return err
+	}
+	var levels []kvLevel
+	for _, n := range cfg.Clients {
+		l, err := c.runLevel(n, cfg.Duration, value)
+		if err != nil {
+			return fmt.Errorf("bench kv: %d clients: %w", n, err)
+		}
+		levels = append(levels, l)
+	}
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\twrites\twrites/s\tp50\tp99\tleader fsyncs\twrites/fsync\tfollower fsyncs\terrors\t")
+	for _, l := range levels {
+		note := ""
+		if l.leaderChange {
+			note = " (leader changed)"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%s\t%s\t%.0f\t%.1f\t%.0f\t%d%s\t\n", l.clients, l.writes, l.perSecond(),
+			fmtDur(l.lat.quantile(0.5)), fmtDur(l.lat.quantile(0.99)), l.syncs, l.perSync(), l.followerSync, l.errs, note)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "CPU, in cores busy on average (the machine has %d), and per write:\n", runtime.NumCPU())
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\tleader\tfollowers\tclients (this process)\tother (processes, interrupts)\tmachine\tleader µs/write\tall µs/write\t")
+	for _, l := range levels {
+		sec, u := l.elapsed.Seconds(), l.cpu
+		other := max(0, u.machine-u.leader-u.followers-u.clients)
+		perWrite := func(s float64) float64 { return s / float64(max(1, l.writes)) * 1e6 }
+		fmt.Fprintf(tw, "%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t\n", l.clients, u.leader/sec, u.followers/sec, u.clients/sec,
+			other/sec, u.machine/sec, perWrite(u.leader), perWrite(u.leader+u.followers+u.clients))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	missed := false
+	verdict := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		missed = true
+		return "FAIL"
+	}
+	find := func(n int) (kvLevel, bool) {
+		i := slices.IndexFunc(levels, func(l kvLevel) bool { return l.clients == n })
+		if i < 0 {
+			return kvLevel{}, false
+		}
+		return levels[i], true
+	}
+	if l, ok := find(64); ok {
+		got := l.perSync()
+		fmt.Fprintf(w, "batching: 64 clients commit %.1f writes per leader fsync; target ≥ %d: %s (%.2f× the target)\n",
+			got, benchKVMinBatch, verdict(got >= benchKVMinBatch && l.writes > 0), got/benchKVMinBatch)
+	} else {
+		fmt.Fprintln(w, "batching: not measured (--clients has no 64)")
+	}
+	if l, ok := find(1); ok {
+		base := fsyncS.quantile(0.5) + crttS.quantile(0.5)
+		got := l.lat.quantile(0.5)
+		ratio := float64(got) / float64(base)
+		fmt.Fprintf(w, "latency: 1 client p50 %s = %.2f× (fsync p50 %s + client round trip p50 %s = %s); target ≤ %d×: %s\n",
+			fmtDur(got), ratio, fmtDur(fsyncS.quantile(0.5)), fmtDur(crttS.quantile(0.5)), fmtDur(base), benchKVMaxLatency,
+			verdict(ratio <= benchKVMaxLatency && l.writes > 0))
+		node := fsyncS.quantile(0.5) + nodeRTTS.quantile(0.5)
+		fmt.Fprintf(w, "         (against fsync p50 + kv status round trip to a node process p50 = %s: %.2f×)\n",
+			fmtDur(node), float64(got)/float64(node))
+	} else {
+		fmt.Fprintln(w, "latency: not measured (--clients has no 1)")
+	}
+	if missed {
+		return errTargetMissed
+	}
+	return nil
+}
