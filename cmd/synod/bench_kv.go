@@ -45,6 +45,7 @@ type benchKVConfig struct {
 	Exe      string        // the synod binary that runs the nodes
 	Dir      string        // where the run's directory is made
 	Keep     bool          // keep the data, logs and fsync probe afterwards
+	Trace    bool          // the nodes write traces (nN.jsonl) into the run's directory
 	Clients  []int         // the concurrency levels
 	Duration time.Duration // per level
 	Value    int           // bytes per value written
@@ -100,6 +101,7 @@ client round trip (both p50).`,
 	fl.StringVar(&cfg.Dir, "dir", "", "directory for the nodes' data and the fsync probe (default: the system's temporary directory)")
 	fl.BoolVar(&cfg.Keep, "keep", false, "keep the data directory, with the nodes' logs, afterwards")
 	fl.IntVar(&cfg.Value, "value", cfg.Value, "bytes per value written")
+	fl.BoolVar(&cfg.Trace, "trace", false, "the nodes write their traces (nN.jsonl) next to their data, to see where a write's time goes (slows them; use with --keep)")
 	return cmd
 }
 
@@ -316,7 +318,7 @@ type benchCluster struct {
 	client *kvClient
 }
 
-func startBenchCluster(exe, dir string, n int) (*benchCluster, error) {
+func startBenchCluster(exe, dir string, n int, traces bool) (*benchCluster, error) {
 	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
@@ -340,6 +342,9 @@ func startBenchCluster(exe, dir string, n int) (*benchCluster, error) {
 		bn.log = logf
 		bn.cmd = exec.Command(exe, "node", "--id", strconv.Itoa(bn.id), "--peers", strings.Join(peers, ","), "--algo", "raft",
 			"--data", filepath.Join(dir, fmt.Sprintf("n%d", bn.id)), "--admin", bn.admin, "--log-level", "warn")
+		if traces {
+			bn.cmd.Args = append(bn.cmd.Args, "--trace", filepath.Join(dir, fmt.Sprintf("n%d.jsonl", bn.id)))
+		}
 		bn.cmd.Stdout, bn.cmd.Stderr = logf, logf
 		if err := bn.cmd.Start(); err != nil {
 			c.stop()
@@ -682,7 +687,7 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	c, err := startBenchCluster(cfg.Exe, root, 3)
+	c, err := startBenchCluster(cfg.Exe, root, 3, cfg.Trace)
 	if err != nil {
 		return err
 	}

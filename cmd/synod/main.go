@@ -62,7 +62,9 @@ properties each algorithm promises, and measures its cost against the textbook.
   synod sim clock/vector --seeds 200 --loss 0.1   a sweep over 200 seeds
   synod cluster broadcast/total-order --nodes 3   a live local cluster
   synod request --to 127.0.0.1:PORT broadcast.Multicast '{"Payload":"hi"}'
-  synod check broadcast/total-order DIR/n*.jsonl  check a live run's traces`,
+  synod check broadcast/total-order DIR/n*.jsonl  check a live run's traces
+  synod cluster raft --nodes 3                 the replicated key-value store, live
+  synod kv --endpoints HOST:PORT,... put KEY VALUE   its client (get, del, cas, range, status...)`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
