@@ -360,6 +360,11 @@ retry:
 			}
 			continue
 		}
+		if res.Code == kv.CodeFailed && unsure && c.changeDone(ctx, op) {
+			// An earlier attempt of this membership change was applied
+			// after all: the retry found nothing left to change.
+			return kv.Result{OK: true}, nil
+		}
 		return res, &kvOpError{res} // invalid, stale, failed: final
 	}
 	elapsed := time.Since(began).Round(time.Millisecond)
@@ -376,6 +381,22 @@ retry:
 		msg += "; the write was not applied (no server took it)"
 	}
 	return kv.Result{}, errors.New(msg)
+}
+
+// changeDone reports whether the leader's configuration already is what
+// membership change op asks for.
+func (c *kvClient) changeDone(ctx context.Context, op any) bool {
+	st, ok := leaderStatus(c.statuses(ctx, time.Second))
+	if !ok {
+		return false
+	}
+	switch op := op.(type) {
+	case kv.AddServer:
+		return st.Config.IsVoter(op.ID)
+	case kv.RemoveServer:
+		return !slices.Contains(st.Config.Members(), op.ID)
+	}
+	return false
 }
 
 // shortError trims the layers of a gRPC error to what a user needs.

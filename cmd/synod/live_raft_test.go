@@ -226,10 +226,12 @@ func TestLiveRaftLeaderKilled(t *testing.T) {
 
 	// Kill the leader while four more sessions write: their writes must go
 	// through the new leader (retried safely with their session numbers).
-	done := make(chan []error)
+	done := make(chan []error, 1)
 	go func() { done <- rc.writeConcurrently(a, 30, "e", "f", "g", "h") }()
-	for a.len() < 60+20 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); a.len() < 60+20; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes acknowledged after 10s\n%s", a.len(), rc.logs())
+		}
 	}
 	rc.kill(int(old.ID))
 	atKill := a.len()
@@ -397,6 +399,15 @@ func TestClusterRaftCommand(t *testing.T) {
 	fmt.Fprintln(stdin, "status")
 	waitFor(`n0 +127\.0\.0\.1:\d+ +http://\S+ +\d+ +removed`)
 	waitFor(`n3 +127\.0\.0\.1:\d+ +(leader|follower) +\d+ +n\d +\d+ +\d+ +\d+ +\[n1 n2 n3\]`)
+	// A removed server comes back with its old data: it joins as a learner,
+	// catches up and votes again.
+	fmt.Fprintln(stdin, "add 0")
+	waitFor(`add n0: n0 is a voter \(voters \[n0 n1 n2 n3\]`)
+	if got := kvc("get", "greeting"); got != "bonjour\n" {
+		t.Fatalf("get after n0 came back printed %q", got)
+	}
+	fmt.Fprintln(stdin, "add 1")
+	waitFor(`add n1: it is running already`)
 	fmt.Fprintln(stdin, "remove 9")
 	waitFor(`bad node "9": want 0\.\.4`)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
