@@ -481,14 +481,14 @@ func TestKVCommand(t *testing.T) {
 	if strings.Count(out, "leader ") != 1 || strings.Count(out, "follower ") != 2 || !strings.Contains(out, "[n0 n1 n2]") {
 		t.Fatalf("status:\n%s", out)
 	}
-	out, err = run("transfer", "1")
-	if err != nil || !strings.HasPrefix(out, "OK: n1 leads (term ") {
-		t.Fatalf("transfer 1: %q, %v", out, err)
+	to := (rc.waitLeader(node.None).ID + 1) % 3
+	out, err = run("transfer", strconv.Itoa(int(to)))
+	if err != nil || !strings.HasPrefix(out, fmt.Sprintf("OK: %v leads (term ", to)) {
+		t.Fatalf("transfer %v: %q, %v", to, out, err)
 	}
-	if ld := rc.waitLeader(node.None); ld.ID != 1 {
-		t.Fatalf("after the transfer %v leads, want n1", ld.ID)
+	if ld := rc.waitLeader(node.None); ld.ID != to {
+		t.Fatalf("after the transfer %v leads, want %v", ld.ID, to)
 	}
-	// The transfer left the client's leader guess stale: it follows the hint.
 	if out, err := run("get", "a/2"); err != nil || out != "two\n" {
 		t.Fatalf("get after transfer: %q, %v", out, err)
 	}
