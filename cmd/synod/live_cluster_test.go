@@ -422,96 +422,40 @@ func TestLiveKillCatchesMissingSync(t *testing.T) {
 // synod cluster as a user drives it: the peer table, kill -9 and restart from
 // standard input, and a clean stop on Ctrl-C.
 func TestClusterCommand(t *testing.T) {
-	cmd := exec.Command(synodBinary(t), "cluster", "clock/lamport", "--nodes", "3", "--data", t.TempDir())
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	var mu sync.Mutex
-	w := &lockedWriter{mu: &mu, w: &out}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-	waitFor := func(what string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(output(), what) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the cluster's output:\n%s", what, output())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitFor("NODE  PEER ADDRESS")
-	waitFor(`n2 | `)
+	c := startClusterProc(t, "cluster", "clock/lamport", "--nodes", "3", "--data", t.TempDir())
+	c.waitText("NODE  PEER ADDRESS")
+	c.waitText(`n2 | `)
 	for _, want := range []string{"n0    127.0.0.1:", "http://127.0.0.1:", "running"} {
-		if !strings.Contains(output(), want) {
-			t.Fatalf("peer table lacks %q:\n%s", want, output())
+		if !strings.Contains(c.output(), want) {
+			t.Fatalf("peer table lacks %q:\n%s", want, c.output())
 		}
 	}
-	fmt.Fprintln(stdin, "kill 1")
-	waitFor("killed n1 with SIGKILL")
-	waitFor("n1 | exited: signal: killed")
-	fmt.Fprintln(stdin, "restart 1")
-	waitFor("restarted n1")
-	fmt.Fprintln(stdin, "status")
-	fmt.Fprintln(stdin, "kill 7")
-	waitFor(`bad node "7": want 0..2`)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("cluster exited with %v:\n%s", err, output())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("cluster did not stop on Ctrl-C:\n%s", output())
-	}
+	c.send("kill 1")
+	c.waitText("killed n1 with SIGKILL")
+	c.waitText("n1 | exited: signal: killed")
+	c.send("restart 1")
+	c.waitText("restarted n1")
+	c.send("status")
+	c.send("kill 7")
+	c.waitText(`bad node "7": want 0..2`)
+	c.stop()
 	for i := range 3 {
-		if !strings.Contains(output(), fmt.Sprintf("n%d | exited: status 0", i)) {
-			t.Errorf("n%d did not exit cleanly:\n%s", i, output())
+		if !strings.Contains(c.output(), fmt.Sprintf("n%d | exited: status 0", i)) {
+			t.Errorf("n%d did not exit cleanly:\n%s", i, c.output())
 		}
 	}
-	if strings.Count(output(), "n1 | exited") != 2 {
-		t.Errorf("n1 should have exited twice (killed, then stopped):\n%s", output())
+	if strings.Count(c.output(), "n1 | exited") != 2 {
+		t.Errorf("n1 should have exited twice (killed, then stopped):\n%s", c.output())
 	}
 }
 
 // synod cluster --tls makes its own CA and certificates: a client with them
 // is served, a plaintext client is refused.
 func TestClusterWithTLS(t *testing.T) {
-	data := t.TempDir()
-	cmd := exec.Command(synodBinary(t), "cluster", "broadcast/total-order", "--nodes", "3", "--tls", "--data", data)
-	var out strings.Builder
-	var mu sync.Mutex
-	w := &lockedWriter{mu: &mu, w: &out}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-	re := regexp.MustCompile(`synod request (--to \S+ --tls-ca \S+ --tls-cert \S+ --tls-key \S+)`)
-	var args []string
+	c := startClusterProc(t, "cluster", "broadcast/total-order", "--nodes", "3", "--tls", "--data", t.TempDir())
+	defer c.stop()
+	args := strings.Fields(c.waitFor(`synod request (--to \S+ --tls-ca \S+ --tls-cert \S+ --tls-key \S+)`, 10*time.Second)[1])
 	deadline := time.Now().Add(10 * time.Second)
-	for args == nil {
-		mu.Lock()
-		m := re.FindStringSubmatch(out.String())
-		mu.Unlock()
-		if m != nil {
-			args = strings.Fields(m[1])
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no request hint in the output:\n%s", out.String())
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	var reply string
 	var err error
 	for time.Now().Before(deadline) { // the nodes may still be connecting
@@ -526,5 +470,81 @@ func TestClusterWithTLS(t *testing.T) {
 	_, err = synod("request", args[0], args[1], "--timeout", "1s", "broadcast.Multicast", `{"Payload":"plain"}`)
 	if err == nil || !strings.Contains(err.Error(), "pass --tls-ca") {
 		t.Fatalf("a plaintext client was not refused with a hint: %v", err)
+	}
+}
+
+// clusterProc is a `synod cluster` process driven as a user drives it:
+// commands on its standard input, its output watched for what it prints.
+type clusterProc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.Writer
+	mu    sync.Mutex
+	out   strings.Builder
+}
+
+// startClusterProc starts `synod args...`; the process is killed when the
+// test ends unless stop stopped it first.
+func startClusterProc(t *testing.T, args ...string) *clusterProc {
+	t.Helper()
+	c := &clusterProc{t: t, cmd: exec.Command(synodBinary(t), args...)}
+	stdin, err := c.cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.stdin = stdin
+	w := &lockedWriter{mu: &c.mu, w: &c.out}
+	c.cmd.Stdout, c.cmd.Stderr = w, w
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() })
+	return c
+}
+
+func (c *clusterProc) output() string { c.mu.Lock(); defer c.mu.Unlock(); return c.out.String() }
+
+// send types a line on the cluster's standard input.
+func (c *clusterProc) send(line string) { fmt.Fprintln(c.stdin, line) }
+
+// waitFor waits up to timeout for the output to match re and returns the
+// match and its groups.
+func (c *clusterProc) waitFor(re string, timeout time.Duration) []string {
+	c.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := rx.FindStringSubmatch(c.output()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no %q in the cluster's output:\n%s", re, c.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitText waits for the output to contain text.
+func (c *clusterProc) waitText(text string) {
+	c.t.Helper()
+	c.waitFor(regexp.QuoteMeta(text), 10*time.Second)
+}
+
+// stop sends Ctrl-C and fails the test unless the cluster exits cleanly
+// within 10 s.
+func (c *clusterProc) stop() {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
+		c.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.t.Fatalf("cluster exited with %v:\n%s", err, c.output())
+		}
+	case <-time.After(10 * time.Second):
+		c.t.Fatalf("cluster did not stop on Ctrl-C:\n%s", c.output())
 	}
 }

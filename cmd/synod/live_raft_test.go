@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -343,34 +341,9 @@ func TestClusterRaftCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts node processes; skipped with -short")
 	}
-	cmd := exec.Command(synodBinary(t), "cluster", "raft", "--nodes", "3", "--data", t.TempDir(), "--no-trace")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	var mu sync.Mutex
-	w := &lockedWriter{mu: &mu, w: &out}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-	waitFor := func(re string) []string {
-		t.Helper()
-		rx := regexp.MustCompile(re)
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if m := rx.FindStringSubmatch(output()); m != nil {
-				return m
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the cluster's output:\n%s", re, output())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	c := startClusterProc(t, "cluster", "raft", "--nodes", "3", "--data", t.TempDir(), "--no-trace")
+	waitFor := func(re string) []string { t.Helper(); return c.waitFor(re, 20*time.Second) }
+	output := c.output
 	eps := waitFor(`synod kv --endpoints (\S+) put`)[1]
 	if n := len(strings.Split(eps, ",")); n != 5 {
 		t.Fatalf("the endpoints hint lists %d addresses, want 3 servers and 2 spares: %s", n, eps)
@@ -387,42 +360,30 @@ func TestClusterRaftCommand(t *testing.T) {
 	if got := kvc("put", "greeting", "hello"); got != "OK\n" {
 		t.Fatalf("put printed %q", got)
 	}
-	fmt.Fprintln(stdin, "add 3")
+	c.send("add 3")
 	waitFor(`add n3: n3 is a voter \(voters \[n0 n1 n2 n3\]`)
-	fmt.Fprintln(stdin, "remove 0")
+	c.send("remove 0")
 	waitFor(`remove n0: n0 is no longer a member \(voters \[n1 n2 n3\]`)
 	waitFor(`remove n0: stopped its process`)
 	if got := kvc("get", "greeting"); got != "hello\n" {
 		t.Fatalf("get after the membership changes printed %q", got)
 	}
 	kvc("put", "greeting", "bonjour")
-	fmt.Fprintln(stdin, "status")
+	c.send("status")
 	waitFor(`n0 +127\.0\.0\.1:\d+ +http://\S+ +\d+ +removed`)
 	waitFor(`n3 +127\.0\.0\.1:\d+ +(leader|follower) +\d+ +n\d +\d+ +\d+ +\d+ +\[n1 n2 n3\]`)
 	// A removed server comes back with its old data: it joins as a learner,
 	// catches up and votes again.
-	fmt.Fprintln(stdin, "add 0")
+	c.send("add 0")
 	waitFor(`add n0: n0 is a voter \(voters \[n0 n1 n2 n3\]`)
 	if got := kvc("get", "greeting"); got != "bonjour\n" {
 		t.Fatalf("get after n0 came back printed %q", got)
 	}
-	fmt.Fprintln(stdin, "add 1")
+	c.send("add 1")
 	waitFor(`add n1: it is running already`)
-	fmt.Fprintln(stdin, "remove 9")
+	c.send("remove 9")
 	waitFor(`bad node "9": want 0\.\.4`)
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("cluster exited with %v:\n%s", err, output())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("cluster did not stop on Ctrl-C:\n%s", output())
-	}
+	c.stop()
 }
 
 // synod kv on a live cluster: every command's output, and one-line errors
