@@ -259,3 +259,27 @@ func TestLeaseRead(t *testing.T) {
 		t.Fatal("a read after the lease expired was served without a majority")
 	}
 }
+
+// TestFollowerHearingNewLeaderRestartsTimer: Figure 2, a follower converts
+// to candidate only if it hears no AppendEntries from the current leader.
+// A follower that meets a new leader in a higher term restarts its timer.
+func TestFollowerHearingNewLeaderRestartsTimer(t *testing.T) {
+	c := newCluster(t, 3, paperConfig(Broken{}))
+	c.campaign(0)
+	// n2 misses n1's election; its timer from term 1 is still pending.
+	c.drop = func(e envelope) bool { return e.to == 2 }
+	c.stepDown(0)
+	c.campaign(1)
+	c.mustLead(1, 2)
+	before, _ := c.envs[2].Timer(electionTimer{Epoch: c.servers[2].electionEpoch})
+	c.advance(100 * time.Millisecond)
+	c.drop = nil
+	c.heartbeat(1)
+	if st := c.servers[2].Status(); st.Term != 2 || st.Leader != 1 {
+		t.Fatalf("n2 did not follow n1: %+v", st)
+	}
+	after, ok := c.envs[2].Timer(electionTimer{Epoch: c.servers[2].electionEpoch})
+	if !ok || !after.At.After(before.At) {
+		t.Fatalf("n2's election timer was not restarted by the new leader (due %v before, %v after)", before.At, after.At)
+	}
+}

@@ -72,12 +72,7 @@ func (r *Raft) handleAppendEntries(from node.ID, m AppendEntries) {
 		r.send(from, AppendEntriesReply{Term: r.currentTerm, RejectIndex: m.PrevLogIndex})
 		return
 	}
-	r.lastContact = r.env.Now()
-	if m.Term > r.currentTerm || r.role != Follower || r.leader != from {
-		r.becomeFollower(m.Term, from)
-	} else {
-		r.resetElectionTimer()
-	}
+	r.heardFromLeader(from, m.Term)
 	reply := AppendEntriesReply{Term: r.currentTerm, ReadCtx: m.ReadCtx}
 	if m.PrevLogIndex < r.log.snapIndex {
 		// The prefix up to the snapshot is committed, hence matches; skip
@@ -128,6 +123,18 @@ func (r *Raft) handleAppendEntries(from node.ID, m AppendEntries) {
 	}
 	reply.Success, reply.MatchIndex = true, lastNew
 	r.send(from, reply)
+}
+
+// heardFromLeader follows the leader of term (>= currentTerm) that just sent
+// AppendEntries or InstallSnapshot, and restarts the election timer (Figure
+// 2: a follower times out only without "AppendEntries RPC from current
+// leader").
+func (r *Raft) heardFromLeader(from node.ID, term uint64) {
+	r.lastContact = r.env.Now()
+	if term > r.currentTerm || r.role != Follower || r.leader != from {
+		r.becomeFollower(term, from)
+	}
+	r.resetElectionTimer()
 }
 
 // truncateFrom deletes entries i.. from the log and the store; the

@@ -58,12 +58,7 @@ func (r *Raft) handleInstallSnapshot(from node.ID, m InstallSnapshot) {
 		r.send(from, InstallSnapshotReply{Term: r.currentTerm})
 		return
 	}
-	r.lastContact = r.env.Now()
-	if m.Term > r.currentTerm || r.role != Follower || r.leader != from {
-		r.becomeFollower(m.Term, from)
-	} else {
-		r.resetElectionTimer()
-	}
+	r.heardFromLeader(from, m.Term)
 	reply := InstallSnapshotReply{Term: r.currentTerm, MatchIndex: m.LastIncludedIndex}
 	if m.LastIncludedIndex <= r.commitIndex {
 		r.send(from, reply) // already have it all, committed
