@@ -66,7 +66,6 @@ type Raft struct {
 	dirty        bool
 	durableIndex uint64 // the log is synced up to here
 	outbox       []outMsg
-	flushTimer   node.TimerID
 	flushPending bool
 
 	electionTimer node.TimerID
@@ -308,7 +307,7 @@ func (r *Raft) send(to node.ID, msg node.Message) {
 func (r *Raft) scheduleFlush() {
 	if !r.flushPending {
 		r.flushPending = true
-		r.flushTimer = r.env.After(0, flushTimer{})
+		r.env.After(0, flushTimer{})
 	}
 }
 
@@ -324,7 +323,7 @@ func (r *Raft) flush() {
 		if err := r.env.Store().Sync(); err != nil {
 			r.env.Log().Error("raft: sync failed; holding messages until a sync succeeds", "err", err)
 			r.flushPending = true
-			r.flushTimer = r.env.After(r.cfg.HeartbeatInterval, flushTimer{})
+			r.env.After(r.cfg.HeartbeatInterval, flushTimer{})
 			return
 		}
 		r.dirty = false
