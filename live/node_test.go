@@ -228,3 +228,39 @@ func testutilCount(t *testing.T, m *Metrics, reason string) float64 {
 	}
 	return total
 }
+
+// zeroTimers sets two zero-delay timers behind a message to itself and
+// cancels the second: the first must fire after the message, the second
+// never.
+type zeroTimers struct{ seen chan string }
+
+type zeroPing struct{}
+type zeroTimer struct{ Name string }
+
+func (p *zeroTimers) Start(env node.Env) {
+	env.Send(env.Self(), zeroPing{})
+	env.After(0, zeroTimer{"first"})
+	env.Cancel(env.After(0, zeroTimer{"cancelled"}))
+	env.After(time.Millisecond, zeroTimer{"last"})
+}
+func (p *zeroTimers) Receive(env node.Env, from node.ID, msg node.Message) { p.seen <- "ping" }
+func (p *zeroTimers) Timeout(env node.Env, timer any)                      { p.seen <- timer.(zeroTimer).Name }
+func (p *zeroTimers) Request(env node.Env, req node.Request)               {}
+
+func TestZeroDelayTimersFireInInboxOrder(t *testing.T) {
+	seen := make(chan string, 10)
+	_, _, stop := cluster(t, 1, func(node.ID) node.Process { return &zeroTimers{seen: seen} }, node.NewRegistry(zeroPing{}))
+	defer stop()
+	var got []string
+	for len(got) < 3 {
+		select {
+		case s := <-seen:
+			got = append(got, s)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("timed out; got %v", got)
+		}
+	}
+	if want := []string{"ping", "first", "last"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v (a zero-delay timer fires after the inputs already queued; a cancelled one never)", got, want)
+	}
+}
