@@ -210,6 +210,12 @@ func (s *Sim) Now() time.Duration { return s.now }
 // Round is the current synchronous round (0 outside rounds mode).
 func (s *Sim) Round() int { return s.round }
 
+// RoundLength is the length of a synchronous round (Config.Rounds; 0
+// outside rounds mode), so that a workload can time faults within rounds:
+// round r's ticks come at r·RoundLength, and its messages arrive at
+// (r+1)·RoundLength.
+func (s *Sim) RoundLength() time.Duration { return s.cfg.Rounds }
+
 // Trace returns the events recorded so far.
 func (s *Sim) Trace() *trace.Trace {
 	if s.tr == nil {

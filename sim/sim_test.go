@@ -439,6 +439,52 @@ func TestRoundsDeliverRoundBeforeNext(t *testing.T) {
 	}
 }
 
+// A process that crashes in the middle of a round, after sending to only
+// some of its peers (the adversary of the f+1-round lower bound for
+// consensus), is staged with a one-way cut from it to the others and a crash,
+// both between the round's ticks and the next round's deliveries: its
+// message reaches the peers it was not cut from, and no one else.
+func TestCrashMidRoundReachesSomePeers(t *testing.T) {
+	const N = 4
+	f := func(id node.ID) node.Process {
+		return &script{
+			receive: func(env node.Env, from node.ID, m node.Message) { env.Emit(m) },
+			timeout: func(env node.Env, t any) {
+				if r := t.(node.RoundTick).Round; r == 1 && id == 0 {
+					for p := node.ID(1); p < N; p++ {
+						env.Send(p, ping{N: r})
+					}
+				}
+			},
+		}
+	}
+	s, err := New(Config{Nodes: N, New: f, Registry: reg(), Rounds: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RoundLength() != 10*time.Millisecond {
+		t.Fatalf("RoundLength() = %v; want 10ms", s.RoundLength())
+	}
+	mid := s.RoundLength() + s.RoundLength()/2 // round 1 has sent, nothing has arrived
+	s.At(mid, Cut([]node.ID{0}, []node.ID{2, 3}))
+	s.At(mid, Crash(0))
+	if err := s.Run(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range s.Trace().Filter(trace.Emit, trace.Drop) {
+		if e.Kind == trace.Emit {
+			got = append(got, fmt.Sprintf("%v got %v", e.Node, e.Value))
+		} else {
+			got = append(got, fmt.Sprintf("%s %v->%v", e.Reason, e.Node, e.Peer))
+		}
+	}
+	want := "n1 got {1}|partitioned n0->n2|partitioned n0->n3"
+	if g := strings.Join(got, "|"); g != want {
+		t.Fatalf("got %s; want %s", g, want)
+	}
+}
+
 func TestVectorClocksFollowMessages(t *testing.T) {
 	s := mustRun(t, Config{Nodes: 2, New: pinger(3), Registry: reg()}, time.Second)
 	tr := s.Trace()
