@@ -27,6 +27,11 @@ type algorithm struct {
 	Length time.Duration
 	// Ops is the default workload size (--ops); 0 when the algorithm drives itself.
 	Ops int
+	// Rounds, if set, is the default for --rounds: the algorithm runs in
+	// the simulator's synchronous-rounds mode with rounds of this length
+	// unless the run's configuration gives a length of its own. Such an
+	// algorithm cannot run live, where there are no rounds.
+	Rounds time.Duration
 	// Messages are the types to register: messages, emitted events, ops, replies.
 	Messages []any
 	// Variants are deliberately broken versions, selectable with --variant,
@@ -111,6 +116,7 @@ var catalog = slices.Concat(
 	mutexCatalog(),
 	electionCatalog(),
 	raftCatalog(),
+	consensusCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.

@@ -278,6 +278,9 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	if err != nil {
 		return err
 	}
+	if alg.Rounds > 0 {
+		return fmt.Errorf("%s runs in synchronous rounds, which only the simulator has: try synod sim %s", alg.Name, alg.Name)
+	}
 	if f.nodes < 1 || f.nodes > 64 {
 		return fmt.Errorf("bad --nodes %d: want 1 to 64 local processes", f.nodes)
 	}

@@ -144,6 +144,9 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 	if err != nil {
 		return err
 	}
+	if alg.Rounds > 0 {
+		return fmt.Errorf("%s runs in synchronous rounds, which only the simulator has: try synod sim %s", alg.Name, alg.Name)
+	}
 	if f.variant != "" && !slices.Contains(alg.variantNames(), f.variant) {
 		return fmt.Errorf("unknown --variant %q for %s; known: %s", f.variant, alg.Name, strings.Join(alg.variantNames(), ", "))
 	}

@@ -45,6 +45,9 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 		cfg.Nodes += spec.alg.Clients(spec.nodes)
 		cfg.Nemesis.Servers = spec.nodes
 	}
+	if cfg.Rounds == 0 {
+		cfg.Rounds = spec.alg.Rounds
+	}
 	cfg.Seed = seed
 	cfg.New = spec.alg.New(spec.variant, spec.nodes)
 	cfg.Registry = spec.alg.registry()

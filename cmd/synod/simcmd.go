@@ -91,7 +91,7 @@ a schedule (--schedule), whose syntax is:
 	fl.Var(drift{&f.nemesis.Drift}, "drift", "give each node a clock rate error in [-drift, +drift], e.g. 0.0001")
 	fl.Var(duration{&f.nemesis.Stop}, "faults-until", "stop random faults then, heal and restart everything (default: half the run)")
 	fl.StringVar(&f.schedule, "schedule", "", `nemesis schedule, e.g. "1s partition n0|n1,n2; 2s heal"`)
-	fl.Var(duration{&f.rounds}, "rounds", "synchronous-rounds mode with rounds of this length")
+	fl.Var(duration{&f.rounds}, "rounds", "synchronous-rounds mode with rounds of this length (default: the algorithm's own, if it runs in rounds)")
 	fl.BoolVar(&f.noEncode, "no-encode", false, "skip encoding messages (faster; bytes are not counted)")
 
 	fl.StringVar(&f.tracePath, "trace", "", "write the trace as JSON Lines to this file")
@@ -161,6 +161,9 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	}
 	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode,
 		NoClocks: spec.nodes > maxClockNodes}
+	if f.rounds == 0 {
+		spec.base.Rounds = alg.Rounds
+	}
 	if len(f.links) > 0 {
 		spec.base.Network.Links = map[sim.Pair]sim.Link{}
 		for _, l := range f.links {
