@@ -160,10 +160,13 @@ func FloodingCosts(t *trace.Trace, g *Graph, f int) []trace.Cost {
 		return nil
 	}
 	var roundsBook, msgBook string
-	if g.complete() {
+	switch {
+	case g.N() < 2:
+		roundsBook, msgBook = "0 (a process alone decides at once)", "0"
+	case g.complete():
 		roundsBook = fmt.Sprintf("f+1 = %d", bound)
 		msgBook = fmt.Sprintf("(f+1)(N−1) = %d", bound*(g.N()-1))
-	} else {
+	default:
 		roundsBook = fmt.Sprintf("f+D_f = %d+%d = %d (diameter %d)", f, bound-f, bound, g.Diameter())
 		msgBook = fmt.Sprintf("(f+D_f)·degree = %s", trace.Cost{Value: float64(bound*degrees) / float64(max(correct, 1))})
 	}

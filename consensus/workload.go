@@ -37,6 +37,18 @@ func (c FloodingCrash) String() string {
 	return fmt.Sprintf("round %d: %v crashes, its last message reaching %s", c.Round, c.Node, reached)
 }
 
+// Unreached lists the neighbours of c.Node in g that its last message does
+// not reach: those a runtime cuts it off from before it crashes.
+func (c FloodingCrash) Unreached(g *Graph) []node.ID {
+	var out []node.ID
+	for _, q := range g.Neighbors(c.Node) {
+		if !slices.Contains(c.Reached, q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
 // FloodingWorkload proposes to every process at time 0 a distinct value, a
 // random permutation of 0..N−1, and plans f crashes for a run of flooding
 // consensus on g that decides after rounds rounds. Half the runs (at

@@ -67,14 +67,9 @@ func floodingEntry(name, summary string, graph func(int) *consensus.Graph, nodes
 				length = floodingRound // not in rounds mode: the crashes still come at those times
 			}
 			for _, c := range consensus.FloodingWorkload(s, g, f, rounds) {
+				// Between round c.Round's sends and their delivery.
 				at := time.Duration(c.Round)*length + length/2
-				var cut []node.ID
-				for _, q := range g.Neighbors(c.Node) {
-					if !containsID(c.Reached, q) {
-						cut = append(cut, q)
-					}
-				}
-				if len(cut) > 0 {
+				if cut := c.Unreached(g); len(cut) > 0 {
 					s.At(at, sim.Cut([]node.ID{c.Node}, cut))
 				}
 				s.At(at, sim.Crash(c.Node))
@@ -93,15 +88,6 @@ func floodingEntry(name, summary string, graph func(int) *consensus.Graph, nodes
 			return consensus.FloodingCosts(t, g, f)
 		},
 	}
-}
-
-func containsID(ids []node.ID, id node.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // paxosCrashes are the faults that expose a proposer that ignores what
