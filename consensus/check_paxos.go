@@ -211,9 +211,11 @@ func (r *paxosRun) oneChosen() trace.Check {
 //     per value (Multi-Paxos's steady state), is (N+1)(N−1);
 //   - every message of the run, duels, retries and catch-up included, for
 //     its one decided value;
-//   - the message delays to the first decision: the longest causal chain
-//     of that ballot's messages from its first prepare to the decision,
-//     4 (prepare, promise, accept, accepted), and from its first accept, 2.
+//   - the message delays to commit: the longest causal chain of that
+//     ballot's messages from its first prepare to the moment its proposer
+//     learns the value is chosen, 4 (prepare, promise, accept, accepted),
+//     and from its first accept, 2; left out when that proposer crashed
+//     before it learned.
 func PaxosCosts(t *trace.Trace, n int) []trace.Cost {
 	r := readPaxos(t)
 	if len(r.chosen) == 0 || len(r.decisions) == 0 {
@@ -238,13 +240,21 @@ func PaxosCosts(t *trace.Trace, n int) []trace.Cost {
 		}
 	}
 	with, without := (n+3)*(n-1), (n+1)*(n-1)
-	return []trace.Cost{
-		{Name: "messages of the deciding ballot, phases 1+2", Value: float64(phase1 + phase2), Textbook: fmt.Sprintf("(N+3)(N−1) = %d", with)},
-		{Name: "messages of the deciding ballot, phase 2 alone", Value: float64(phase2), Textbook: fmt.Sprintf("(N+1)(N−1) = %d", without)},
-		{Name: "messages in the whole run (duels, retries, catch-up)", Value: float64(all), Textbook: fmt.Sprintf("(N+3)(N−1) = %d uncontested", with)},
-		{Name: "message delays to decide, phases 1+2", Value: float64(messageDelays(t, b, false)), Textbook: "4"},
-		{Name: "message delays to decide, phase 2 alone", Value: float64(messageDelays(t, b, true)), Textbook: "2"},
+	costs := []trace.Cost{
+		{Name: "messages of the deciding ballot, phases 1+2", Value: float64(phase1 + phase2),
+			Textbook: fmt.Sprintf("(N+3)(N−1) = %d (fewer when a duel makes acceptors nack it)", with)},
+		{Name: "messages of the deciding ballot, phase 2 alone", Value: float64(phase2),
+			Textbook: fmt.Sprintf("(N+1)(N−1) = %d (likewise)", without)},
+		{Name: "messages in the whole run (duels, retries, catch-up)", Value: float64(all),
+			Textbook: fmt.Sprintf("(N+3)(N−1) = %d uncontested", with)},
 	}
+	if d := messageDelays(t, b, false); d >= 0 {
+		costs = append(costs, trace.Cost{Name: "message delays to commit, phases 1+2", Value: float64(d), Textbook: "4: prepare, promise, accept, accepted"})
+	}
+	if d := messageDelays(t, b, true); d >= 0 {
+		costs = append(costs, trace.Cost{Name: "message delays to commit, phase 2 alone", Value: float64(d), Textbook: "2: accept, accepted"})
+	}
+	return costs
 }
 
 // ballotOf is the ballot a phase message belongs to (zero for others).
@@ -263,12 +273,16 @@ func ballotOf(msg any) PaxosBallot {
 }
 
 // messageDelays is the length of the longest causal chain of ballot b's
-// messages from the first prepare of b (or its first accept, with
-// phase2) to the first decision that chain reaches: each process's depth
-// is the longest chain delivered to it so far, a message leaves with its
-// sender's depth, and a delivery raises the receiver's to one more.
-// Messages to self are handled locally and add no delay. It is −1 if no
-// decision follows.
+// messages from the first prepare of b (or its first accept, with phase2)
+// to the decision of b's proposer, the moment it learns its value is
+// committed: each process's depth is the longest chain delivered to it so
+// far, a message leaves with its sender's depth, and a delivery raises the
+// receiver's to one more. Messages to self are handled locally and add no
+// delay. It is −1 if the proposer did not decide after the chain began.
+//
+// Other learners may learn sooner: with N = 3 the proposer's own acceptor
+// and a learner's own vote are a majority, so that learner decides after
+// 3 delays (1 for phase 2 alone).
 func messageDelays(t *trace.Trace, b PaxosBallot, phase2 bool) int {
 	depth := make([]int, t.Nodes)
 	for i := range depth {
@@ -297,7 +311,7 @@ func messageDelays(t *trace.Trace, b PaxosBallot, phase2 bool) int {
 				depth[e.Node] = max(depth[e.Node], d+1)
 			}
 		case trace.Emit:
-			if _, ok := e.Value.(PaxosDecided); ok && depth[e.Node] >= 0 {
+			if _, ok := e.Value.(PaxosDecided); ok && e.Node == b.Proposer && started {
 				return depth[e.Node]
 			}
 		case trace.Crash:

@@ -142,7 +142,7 @@ func consensusCatalog() []*algorithm {
 			},
 			Check: consensus.CheckPaxos,
 			Textbook: func(n int) textbook {
-				return textbook{Note: fmt.Sprintf("(N+3)(N−1) = %d messages and 4 message delays per decided value; %d and 2 without phase 1", (n+3)*(n-1), (n+1)*(n-1))}
+				return textbook{Note: fmt.Sprintf("(N+3)(N−1) = %d messages and 4 message delays to commit a value; %d and 2 without phase 1", (n+3)*(n-1), (n+1)*(n-1))}
 			},
 			Costs: func(t *trace.Trace, n int) []trace.Cost { return consensus.PaxosCosts(t, n) },
 		},
