@@ -222,3 +222,66 @@ func TestPaxosCostsMatchTheTextbook(t *testing.T) {
 		}
 	}
 }
+
+func paxosPropose(p node.ID, v string) trace.Event {
+	return trace.Event{Kind: trace.Request, Node: p, Value: consensus.PaxosPropose{Value: v}}
+}
+
+func paxosDecide(p node.ID, v string) trace.Event {
+	return trace.Event{Kind: trace.Emit, Node: p, Value: consensus.PaxosDecided{Value: v}}
+}
+
+func vote(p node.ID, round uint64, proposer node.ID, v string) trace.Event {
+	return trace.Event{Kind: trace.Emit, Node: p, Value: consensus.PaxosVoted{Ballot: consensus.PaxosBallot{Round: round, Proposer: proposer}, Value: v}}
+}
+
+func start(p node.ID) trace.Event { return trace.Event{Kind: trace.Start, Node: p} }
+
+// Each property of the Paxos checker fails on the history that breaks it,
+// naming the counterexample, and passes otherwise.
+func TestPaxosCheckerCatchesEachViolation(t *testing.T) {
+	boot := []trace.Event{start(0), start(1), start(2), paxosPropose(0, "a"), paxosPropose(2, "c")}
+	chosenA := []trace.Event{vote(0, 1, 0, "a"), vote(1, 1, 0, "a")}
+	with := func(evs ...[]trace.Event) []trace.Event {
+		var out []trace.Event
+		for _, e := range evs {
+			out = append(out, e...)
+		}
+		return out
+	}
+	all := func(v string) []trace.Event {
+		return []trace.Event{paxosDecide(0, v), paxosDecide(1, v), paxosDecide(2, v)}
+	}
+	cases := []struct {
+		name     string
+		events   []trace.Event
+		property string // the one that fails ("" for none)
+		detail   string
+	}{
+		{"good", with(boot, chosenA, all("a")), "", ""},
+		{"chosen again in a later ballot", with(boot, chosenA, []trace.Event{vote(2, 2, 2, "a"), vote(1, 2, 2, "a")}, all("a")), "", ""},
+		{"a crashed process stays undecided", with(boot, chosenA, []trace.Event{paxosDecide(0, "a"), paxosDecide(1, "a"), crash(2)}), "", ""},
+		{"unproposed value", with(boot, []trace.Event{vote(0, 1, 0, "z"), vote(1, 1, 0, "z")}, all("z")), consensus.PropValidity, `n0 decided "z"`},
+		{"two decisions differ", with(boot, chosenA, []trace.Event{paxosDecide(0, "a"), paxosDecide(1, "a"), paxosDecide(2, "c")}),
+			consensus.PropAgreement, `decided differently: "a" by n0 at 0s, n1 at 0s; "c" by n2 at 0s`},
+		{"decides twice", with(boot, chosenA, all("a"), []trace.Event{crash(1), {Kind: trace.Restart, Node: 1}, start(1), paxosDecide(1, "a")}),
+			consensus.PropIntegrity, `n1 decided twice`},
+		{"a live process never decides", with(boot, chosenA, []trace.Event{paxosDecide(0, "a"), paxosDecide(1, "a")}), consensus.PropTermination, "n2 up at the end of the run and never decided"},
+		{"learned before chosen", with(boot, []trace.Event{vote(0, 1, 0, "a"), paxosDecide(0, "a"), vote(1, 1, 0, "a"), paxosDecide(1, "a"), paxosDecide(2, "a")}),
+			consensus.PropOneChosen, `n0 decided "a" at 0s, before a majority of acceptors had accepted it`},
+		{"never chosen", with(boot, []trace.Event{vote(0, 1, 0, "a")}, all("a")), consensus.PropOneChosen, "no majority of acceptors ever accepted a proposal"},
+		{"two values chosen, one learned", with(boot, chosenA, []trace.Event{vote(1, 2, 2, "c"), vote(2, 2, 2, "c")}, all("a")),
+			consensus.PropOneChosen, `two values chosen: "a" in ballot 1.n0, then "c" in ballot 2.n2`},
+	}
+	for _, c := range cases {
+		for _, v := range consensus.CheckPaxos(history(3, c.events...)) {
+			fails := v.Property == c.property
+			if v.OK == fails {
+				t.Errorf("%s: %s ok=%v (%s)", c.name, v.Property, v.OK, v.Detail)
+			}
+			if fails && !strings.Contains(v.Detail, c.detail) {
+				t.Errorf("%s: %s detail %q, want %q", c.name, v.Property, v.Detail, c.detail)
+			}
+		}
+	}
+}
