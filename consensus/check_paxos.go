@@ -272,27 +272,38 @@ func ballotOf(msg any) PaxosBallot {
 	return PaxosBallot{}
 }
 
-// messageDelays is the length of the longest causal chain of ballot b's
-// messages from the first prepare of b (or its first accept, with phase2)
-// to the decision of b's proposer, the moment it learns its value is
-// committed: each process's depth is the longest chain delivered to it so
-// far, a message leaves with its sender's depth, and a delivery raises the
-// receiver's to one more. Messages to self are handled locally and add no
-// delay. It is −1 if the proposer did not decide after the chain began.
+// messageDelays counts the message delays on the critical path of ballot
+// b, from its first prepare (or, with phase2, its first accept) to the
+// moment b's proposer learns that its value is chosen: each step of a
+// process (a delivery and what the process does in reply) is one delay
+// deeper than the message that triggered it, a message leaves with the
+// depth of the step that sent it, and messages to self, handled within the
+// step, add none. Prepare, promise, accept and accepted make 4. It is −1
+// if the proposer did not decide after the path began.
 //
 // Other learners may learn sooner: with N = 3 the proposer's own acceptor
 // and a learner's own vote are a majority, so that learner decides after
 // 3 delays (1 for phase 2 alone).
 func messageDelays(t *trace.Trace, b PaxosBallot, phase2 bool) int {
-	depth := make([]int, t.Nodes)
-	for i := range depth {
-		depth[i] = -1
+	step := make([]int, t.Nodes) // the depth of each process's current step (−1: off the path)
+	for i := range step {
+		step[i] = -1
 	}
 	sent := map[uint64]int{}
 	started := false
 	for i := range t.Events {
 		e := &t.Events[i]
+		if e.Node < 0 || int(e.Node) >= t.Nodes {
+			continue
+		}
 		switch e.Kind {
+		case trace.Deliver:
+			step[e.Node] = -1
+			if d, ok := sent[e.MsgID]; ok {
+				step[e.Node] = d + 1
+			}
+		case trace.Timer, trace.Request, trace.Start, trace.Crash, trace.Restart:
+			step[e.Node] = -1
 		case trace.Send:
 			if ballotOf(e.Value) != b {
 				continue
@@ -301,21 +312,15 @@ func messageDelays(t *trace.Trace, b PaxosBallot, phase2 bool) int {
 			_, isAccept := e.Value.(PaxosAccept)
 			if !started && ((!phase2 && isPrepare) || (phase2 && isAccept)) {
 				started = true
-				depth[e.Node] = 0
+				step[e.Node] = 0
 			}
-			if depth[e.Node] >= 0 {
-				sent[e.MsgID] = depth[e.Node]
-			}
-		case trace.Deliver:
-			if d, ok := sent[e.MsgID]; ok {
-				depth[e.Node] = max(depth[e.Node], d+1)
+			if step[e.Node] >= 0 {
+				sent[e.MsgID] = step[e.Node]
 			}
 		case trace.Emit:
 			if _, ok := e.Value.(PaxosDecided); ok && e.Node == b.Proposer && started {
-				return depth[e.Node]
+				return step[e.Node]
 			}
-		case trace.Crash:
-			depth[e.Node] = -1
 		}
 	}
 	return -1

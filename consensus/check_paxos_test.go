@@ -157,6 +157,13 @@ func TestPaxosDuellingProposersTerminate(t *testing.T) {
 			if trace.Measure(tr).Type("consensus.PaxosNack").Sent > 0 {
 				duels++
 			}
+			// However the duel went, the ballot that won took 4 message
+			// delays, 2 of them in phase 2.
+			for _, c := range consensus.PaxosCosts(tr, n) {
+				if want, ok := map[string]float64{"message delays to commit, phases 1+2": 4, "message delays to commit, phase 2 alone": 2}[c.Name]; ok && c.Value != want {
+					t.Errorf("seed %d: %s = %v, want %v\nreplay: %s", seed, c.Name, c.Value, want, r.replay())
+				}
+			}
 		}
 		t.Logf("N=%d: %d of %d runs duelled; the slowest decided everywhere by %v", n, duels, seeds(t), slowest)
 		if duels == 0 {
