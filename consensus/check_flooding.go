@@ -33,6 +33,7 @@ type floodDecision struct {
 //     crash afterwards, is the same value.
 //   - PropTermination: every correct process (one that never crashed)
 //     decided, after at most Rounds rounds; the pass says after how many.
+//     A run without proposals has nothing to decide and passes.
 func (c FloodingChecker) Check(t *trace.Trace) []trace.Check {
 	proposed := map[int]bool{}
 	crashed := map[node.ID]bool{}
@@ -56,7 +57,7 @@ func (c FloodingChecker) Check(t *trace.Trace) []trace.Check {
 		floodValidity(decisions, proposed),
 		floodIntegrity(decisions),
 		floodAgreement(decisions),
-		c.termination(t.Nodes, decisions, crashed),
+		c.termination(t.Nodes, decisions, crashed, len(proposed)),
 	}
 }
 
@@ -103,7 +104,10 @@ func floodAgreement(ds []floodDecision) trace.Check {
 	return trace.Passed(PropAgreement, "all %d decisions are %d", len(ds), ds[0].value)
 }
 
-func (c FloodingChecker) termination(n int, ds []floodDecision, crashed map[node.ID]bool) trace.Check {
+func (c FloodingChecker) termination(n int, ds []floodDecision, crashed map[node.ID]bool, proposals int) trace.Check {
+	if proposals == 0 && len(ds) == 0 {
+		return trace.Passed(PropTermination, "no process proposed anything, so none can decide")
+	}
 	decided := map[node.ID]int{}
 	for _, d := range ds {
 		if _, ok := decided[d.node]; !ok {

@@ -45,6 +45,7 @@ func TestFloodingCheckerCatchesEachViolation(t *testing.T) {
 		{"decides twice", []trace.Event{propose(0, 5), propose(1, 3), decide(0, 3, 3), decide(1, 3, 3), decide(1, 3, 4)}, consensus.PropIntegrity, "n1 decided twice: 3 after 2 rounds, then 3 after 3"},
 		{"disagreement", []trace.Event{propose(0, 5), propose(1, 3), decide(0, 5, 3), decide(1, 3, 3)}, consensus.PropAgreement, "n1 decided 3; n0 decided 5"},
 		{"uniform: a process decides, then crashes", []trace.Event{propose(0, 5), propose(1, 3), decide(1, 3, 3), crash(1), decide(0, 5, 3)}, consensus.PropAgreement, "n1 decided 3; n0 decided 5"},
+		{"nothing proposed, nothing decided", nil, "", ""},
 		{"a correct process never decides", []trace.Event{propose(0, 5), propose(1, 3), decide(0, 3, 3)}, consensus.PropTermination, "n1 never crashed and never decided"},
 		{"decides too late", []trace.Event{propose(0, 5), propose(1, 3), decide(0, 3, 3), decide(1, 3, 4)}, consensus.PropTermination, "n1 decided after 3 rounds; the bound is 2"},
 	}

@@ -273,6 +273,7 @@ func TestPaxosCheckerCatchesEachViolation(t *testing.T) {
 			consensus.PropAgreement, `decided differently: "a" by n0 at 0s, n1 at 0s; "c" by n2 at 0s`},
 		{"decides twice", with(boot, chosenA, all("a"), []trace.Event{crash(1), {Kind: trace.Restart, Node: 1}, start(1), paxosDecide(1, "a")}),
 			consensus.PropIntegrity, `n1 decided twice`},
+		{"nothing proposed, nothing decided", boot[:3], "", ""},
 		{"a live process never decides", with(boot, chosenA, []trace.Event{paxosDecide(0, "a"), paxosDecide(1, "a")}), consensus.PropTermination, "n2 up at the end of the run and never decided"},
 		{"learned before chosen", with(boot, []trace.Event{vote(0, 1, 0, "a"), paxosDecide(0, "a"), vote(1, 1, 0, "a"), paxosDecide(1, "a"), paxosDecide(2, "a")}),
 			consensus.PropOneChosen, `n0 decided "a" at 0s, before a majority of acceptors had accepted it`},

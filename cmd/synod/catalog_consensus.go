@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/synod-dev/synod/consensus"
@@ -21,16 +22,32 @@ func floodingTolerance(g *consensus.Graph) int {
 }
 
 // floodingSetup is the graph, f and the correct number of rounds for a
-// flooding entry in a group of n.
+// flooding entry in a group of n. The figures take a search over the
+// graph (a second for a ring of 300), so they are kept once computed.
 func floodingSetup(graph func(int) *consensus.Graph, n int) (g *consensus.Graph, f, rounds int) {
 	g = graph(n)
+	key := fmt.Sprintf("%v/%d", g, n)
+	if s, ok := floodingSetups.Load(key); ok {
+		s := s.(floodingFigures)
+		return s.g, s.f, s.rounds
+	}
 	f = floodingTolerance(g)
 	rounds, err := consensus.FloodingRounds(g, f)
 	if err != nil {
 		panic(err) // floodingTolerance keeps f below the connectivity
 	}
+	floodingSetups.Store(key, floodingFigures{g, f, rounds})
 	return g, f, rounds
 }
+
+type floodingFigures struct {
+	g         *consensus.Graph
+	f, rounds int
+}
+
+// floodingSetups caches floodingSetup by graph and size; sweeps run seeds
+// in parallel, and a Graph is only read once built.
+var floodingSetups sync.Map
 
 // floodingEntry is the catalog entry of flooding consensus on one kind of
 // graph. Its workload proposes a distinct value to every process and
@@ -40,8 +57,8 @@ func floodingSetup(graph func(int) *consensus.Graph, n int) (g *consensus.Graph,
 func floodingEntry(name, summary string, graph func(int) *consensus.Graph, nodes int, variants []variant) *algorithm {
 	return &algorithm{
 		Name: name,
-		FaultModel: "synchronous rounds, crash-stop of f = ⌊(N−1)/2⌋ processes (fewer than the graph's vertex connectivity), " +
-			"a crash may cut a round's sends short; no loss",
+		FaultModel: "synchronous rounds, no loss; crash-stop of f processes, f = ⌊(N−1)/2⌋ kept below the graph's vertex connectivity " +
+			"(so 1 on a ring), a crash may cut a round's sends short",
 		Summary:  summary,
 		Nodes:    nodes,
 		Length:   10 * time.Second,
