@@ -6,7 +6,7 @@
 // sim) and, where it needs no synchronous rounds, live. Each has a checker
 // that judges a run from its trace alone, by the properties of consensus as
 // Cachin, Guerraoui and Rodrigues name them (Introduction to Reliable and
-// Secure Distributed Programming, 2011, §5.1): validity (a decided value was
+// Secure Distributed Programming, 2011, §5.1–5.2): validity (a decided value was
 // proposed), integrity (no process decides twice), (uniform) agreement (no
 // two processes decide differently, counting those that crash afterwards)
 // and termination (every correct process decides).

@@ -11,7 +11,7 @@ import (
 
 // PaxosBallot is a ballot ("proposal number" in Paxos Made Simple): a round
 // and the proposer that owns it, ordered by round, then by proposer.
-// Proposers thus draw their numbers from disjoint sets, as §2.2 requires,
+// Proposers thus draw their numbers from disjoint sets, as §2.5 requires,
 // without any clock. The zero ballot is lower than every real one and
 // means "none".
 type PaxosBallot struct {
@@ -145,9 +145,11 @@ const (
 	paxosKeyDecision = "paxos/decision"
 )
 
-// paxosAcceptorState is what an acceptor must not forget (§2.2, and §2.4's
-// "an acceptor must remember this information even if it fails and then
-// restarts"): the highest ballot it promised and the proposal it accepted.
+// paxosAcceptorState is what an acceptor must not forget (§2.2: "an
+// acceptor must remember this information even if it fails and then
+// restarts"; §2.5: it "records its intended response in stable storage
+// before actually sending the response"): the highest ballot it promised
+// and the proposal it accepted.
 type paxosAcceptorState struct {
 	Promised PaxosBallot
 	Accepted PaxosBallot
@@ -156,8 +158,9 @@ type paxosAcceptorState struct {
 
 // paxosProposerState is what a proposer keeps across crashes: the value it
 // was asked to propose, the requests to answer, and the highest round it
-// has tried (§2.4: "a proposer ... remember[s] the highest-numbered
-// proposal it has tried to issue"), so it never reuses a ballot.
+// has tried (§2.5: "each proposer remembers (in stable storage) the
+// highest-numbered proposal it has tried to issue"), so it never reuses a
+// ballot.
 type paxosProposerState struct {
 	Value     string
 	Has       bool
@@ -181,10 +184,10 @@ type (
 // own value if they report none. An acceptor promises a ballot unless it
 // has promised a higher one, and accepts a proposal unless it has promised
 // a higher ballot; it writes its state to storage and syncs before it
-// answers, and reads it back when it restarts. Learners (§2.3, the first
-// form: every acceptor tells every learner) decide once a majority of
-// acceptors accepted the same ballot, and emit PaxosDecided exactly once:
-// the decision is synced before it is emitted and survives restarts.
+// answers (§2.5), and reads it back when it restarts. Learners (§2.3, the
+// first form: every acceptor tells every learner) decide once a majority
+// of acceptors accepted the same ballot, and emit PaxosDecided exactly
+// once: the decision is synced before it is emitted and survives restarts.
 //
 // A proposer that loses (a nack, or no progress within PhaseTimeout) backs
 // off for a random time and tries a higher ballot, so that duelling
