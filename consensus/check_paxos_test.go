@@ -113,14 +113,20 @@ func expectPass(t *testing.T, r paxosRun, checks []trace.Check) bool {
 // Under lost, duplicated and reordered messages, partitions of every shape
 // and crash-restarts of a minority during the first half of the run,
 // Paxos stays safe, and once the faults stop every process decides. The
-// faults really happen.
+// proposers either duel at the start or come one by one during the faults,
+// when some of them have missed the decision and must find the chosen
+// value in their promises. The faults really happen.
 func TestPaxosUnderFaults(t *testing.T) {
 	link := sim.Link{Latency: sim.Uniform(time.Millisecond, 5*time.Millisecond), Loss: 0.05, Duplicate: 0.05, Reorder: true}
 	nem := sim.Nemesis{Partition: 5, PartitionFor: 100 * time.Millisecond, Crash: 5, RestartAfter: 50 * time.Millisecond, Stop: 1500 * time.Millisecond}
-	for _, n := range []int{3, 5} {
+	for _, c := range []struct {
+		n      int
+		window time.Duration
+	}{{3, 10 * time.Millisecond}, {5, 10 * time.Millisecond}, {5, 1500 * time.Millisecond}} {
+		n := c.n
 		var crashes, partitions, lost, nacks, decided int
 		for seed := uint64(1); seed <= seeds(t); seed++ {
-			r := paxosRun{n: n, proposers: n, window: 10 * time.Millisecond, seed: seed, length: 3 * time.Second, link: link, nemesis: nem}
+			r := paxosRun{n: n, proposers: n, window: c.window, seed: seed, length: 3 * time.Second, link: link, nemesis: nem}
 			tr := r.run(t)
 			if !expectPass(t, r, consensus.CheckPaxos(tr)) {
 				break
@@ -132,9 +138,9 @@ func TestPaxosUnderFaults(t *testing.T) {
 			nacks += m.Type("consensus.PaxosNack").Sent
 			decided += len(trace.Emitted[consensus.PaxosDecided](tr))
 		}
-		t.Logf("N=%d: %d crashes, %d partitions, %d messages lost, %d nacks, %d decisions", n, crashes, partitions, lost, nacks, decided)
+		t.Logf("N=%d, proposals within %v: %d crashes, %d partitions, %d messages lost, %d nacks, %d decisions", n, c.window, crashes, partitions, lost, nacks, decided)
 		if crashes == 0 || partitions == 0 || lost == 0 || nacks == 0 {
-			t.Errorf("N=%d: the runs did not exercise the faults", n)
+			t.Errorf("N=%d, proposals within %v: the runs did not exercise the faults", n, c.window)
 		}
 	}
 }
