@@ -3,6 +3,7 @@ package snapshot
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/trace"
@@ -117,13 +118,34 @@ func (r *run) conservation() trace.Check {
 		}
 	}
 	if bad > 0 {
-		return trace.Failed(PropConservation, "%d of %d complete snapshots miscount the money; first: %s", bad, complete, first)
+		return trace.Failed(PropConservation, "%d of %d complete snapshots miscount the money; first: %s%s", bad, complete, first, r.bankFaults())
 	}
 	detail := fmt.Sprintf("%d complete snapshots each count %d, the opening total (%d transfers worth %d in recorded channel states)", complete, total, inFlight, money)
 	if n := len(r.snapshots) - complete; n > 0 {
 		detail += fmt.Sprintf("; %d incomplete, not counted", n)
 	}
 	return trace.Passed(PropConservation, "%s", detail)
+}
+
+// bankFaults says, for a failure detail, which faults outside the
+// algorithm's assumptions changed the bank's money itself: a lost transfer
+// destroys its amount, a duplicated one creates it, a crash loses the
+// branch's balance and reopens it.
+func (r *run) bankFaults() string {
+	var faults []string
+	if n := r.lost[node.ShortName(node.TypeName(Transfer{}))]; n > 0 {
+		faults = append(faults, fmt.Sprintf("%d transfers lost", n))
+	}
+	if r.duplicated > 0 {
+		faults = append(faults, fmt.Sprintf("%d transfers delivered twice", r.duplicated))
+	}
+	if r.crashes > 0 {
+		faults = append(faults, fmt.Sprintf("%d crashes", r.crashes))
+	}
+	if len(faults) == 0 {
+		return ""
+	}
+	return " (the bank itself did not conserve money: " + strings.Join(faults, ", ") + ")"
 }
 
 // recordedState checks PropRecordedState: it replays every branch's balance

@@ -101,9 +101,11 @@ type run struct {
 	transfers []*transferMsg
 	// requested counts the Initiate requests each process received.
 	requested map[node.ID]int
-	// crashes counts Crash events; lost counts dropped messages by type.
-	crashes int
-	lost    map[string]int
+	// crashes counts Crash events; lost counts dropped messages by type
+	// name ("Marker"); duplicated counts extra deliveries of transfers.
+	crashes    int
+	lost       map[string]int
+	duplicated int
 }
 
 // snap is one snapshot as the trace shows it.
@@ -168,8 +170,12 @@ func read(t *trace.Trace) *run {
 		case trace.Deliver:
 			switch v := e.Value.(type) {
 			case Transfer:
-				if m := byMsg[e.MsgID]; m != nil && m.deliver == nil {
+				switch m := byMsg[e.MsgID]; {
+				case m == nil:
+				case m.deliver == nil:
 					m.deliver = e
+				default:
+					r.duplicated++
 				}
 			case Marker:
 				if s := markerSent[e.MsgID]; s != nil {
