@@ -1,6 +1,8 @@
 package snapshot_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -314,5 +316,37 @@ func TestCostsBesideTheTextbook(t *testing.T) {
 		if c := costs[2]; c.Value <= 1 || c.Value > 2 {
 			t.Errorf("N=%d: %s = %v; want in (1, 2]", n, c.Name, c.Value)
 		}
+	}
+}
+
+// A trace written as JSON Lines and read back (as `synod check` reads the
+// traces of live nodes) gets the same verdicts; snapshot IDs read as they
+// print.
+func TestVerdictsSurviveJSONL(t *testing.T) {
+	for _, variant := range []string{"", "record-late"} {
+		tr := scenario{variant: variant, seed: 2}.run(t)
+		var buf bytes.Buffer
+		if err := trace.WriteJSONL(&buf, tr); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), `"value":{"Snapshot":"n`) {
+			t.Errorf("the JSON Lines trace does not show snapshot IDs as n<i>#<seq>")
+		}
+		back, err := trace.ReadJSONL(&buf, node.NewRegistry(snapshot.Messages()...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(snapshot.Check(back)), fmt.Sprint(snapshot.Check(tr)); got != want {
+			t.Errorf("variant %q: read back: %s\nwant %s", variant, got, want)
+		}
+	}
+	var id snapshot.ID
+	for _, bad := range []string{`"n1"`, `"x#1"`, `"n1#2x"`, `3`} {
+		if err := json.Unmarshal([]byte(bad), &id); err == nil {
+			t.Errorf("ID %s: no error", bad)
+		}
+	}
+	if err := json.Unmarshal([]byte(`"n12#3"`), &id); err != nil || id != (snapshot.ID{Initiator: 12, Seq: 3}) {
+		t.Errorf(`"n12#3" read as %v, %v`, id, err)
 	}
 }

@@ -14,6 +14,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,11 +33,22 @@ type ID struct {
 // String formats the ID as "n1#2": n1's second snapshot.
 func (id ID) String() string { return fmt.Sprintf("%v#%d", id.Initiator, id.Seq) }
 
-func (id ID) compare(o ID) int {
-	if id.Initiator != o.Initiator {
-		return int(id.Initiator) - int(o.Initiator)
+// MarshalJSON writes the ID as its string, "n1#2", so that traces and
+// diagrams show it as the rest of synod names it.
+func (id ID) MarshalJSON() ([]byte, error) { return json.Marshal(id.String()) }
+
+// UnmarshalJSON reads the form MarshalJSON writes.
+func (id *ID) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("snapshot: ID: %w", err)
 	}
-	return id.Seq - o.Seq
+	var n, seq int
+	if _, err := fmt.Sscanf(s, "n%d#%d", &n, &seq); err != nil || fmt.Sprintf("n%d#%d", n, seq) != s {
+		return fmt.Errorf("snapshot: bad ID %q: want n<initiator>#<seq>, like n1#2", s)
+	}
+	*id = ID{Initiator: node.ID(n), Seq: seq}
+	return nil
 }
 
 // Transfer is the bank's only message: Amount moves from the sender's
