@@ -103,9 +103,11 @@ func (c Config) maxAmount() int64 {
 // For the bank, that means the recorded balances and the transfers in the
 // recorded channel states add up to the money the branches opened with.
 //
-// Every marker carries its snapshot's ID, so snapshots from different
-// initiators, or several from one, may run at once, each recorded on its
-// own (the usual extension of §3.2; the paper takes one at a time). The
+// Chandy and Lamport let one or more processes start a snapshot by
+// recording their states spontaneously. Here each Initiate request starts a
+// snapshot of its own, named by an ID that every marker carries, so that
+// snapshots from different initiators, or several from one, run at once
+// without mixing, each recorded on its own (the usual extension). The
 // processes emit what they record (StateRecorded, ChannelRecorded) rather
 // than collect it at the initiator (§3.3's "collecting the recorded
 // information" is left to the observer: GlobalStates). The algorithm
@@ -244,19 +246,20 @@ func (p *ChandyLamport) onMarker(env node.Env, from node.ID, m Marker) {
 // recorded until its marker arrives.
 func (p *ChandyLamport) recordState(env node.Env, id ID) *localSnapshot {
 	env.Emit(StateRecorded{Snapshot: id, Balance: p.bank.balance})
+	peers := others(env)
 	// Marker-Sending Rule: one marker along each outgoing channel, after
 	// recording and before any further message along it.
-	for _, q := range others(env) {
+	for _, q := range peers {
 		env.Send(q, Marker{Snapshot: id})
 	}
 	s := &localSnapshot{id: id, channels: map[node.ID][]Transfer{}}
-	for _, q := range others(env) {
+	for _, q := range peers {
 		s.channels[q] = nil
 	}
 	p.recording = append(p.recording, s)
 	if p.cfg.NoMarkerWait {
 		// Broken: every channel recorded at once, as empty.
-		for _, q := range others(env) {
+		for _, q := range peers {
 			p.recordChannel(env, s, q)
 		}
 	}

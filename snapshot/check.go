@@ -85,7 +85,7 @@ func (r *run) consistentCut() trace.Check {
 	if len(r.snapshots) == 0 {
 		return trace.Passed(PropConsistentCut, "no snapshot was recorded")
 	}
-	return trace.Passed(PropConsistentCut, "%d snapshots, %d transfers judged against their cuts: none received inside a cut was sent outside it", len(r.snapshots), judged)
+	return trace.Passed(PropConsistentCut, "%d snapshots, %d receipts judged against their cuts: none inside a cut was of a transfer sent outside it", len(r.snapshots), judged)
 }
 
 // conservation checks PropConservation on every complete snapshot.

@@ -163,7 +163,7 @@ func requireVerdicts(t *testing.T, checks []trace.Check, want map[string]expect)
 func TestCheckPassesTheTokenSnapshot(t *testing.T) {
 	tr := &tokenInC().tr
 	requireVerdicts(t, snapshot.Check(tr), map[string]expect{
-		snapshot.PropConsistentCut: {true, `^1 snapshots, 1 transfers judged`},
+		snapshot.PropConsistentCut: {true, `^1 snapshots, 1 receipts judged`},
 		snapshot.PropConservation:  {true, `^1 complete snapshots each count 1, the opening total \(1 transfers worth 1 in recorded channel states\)$`},
 		snapshot.PropRecordedState: {true, `^4 recorded balances and channel states match`},
 		snapshot.PropTermination:   {true, `^all 1 snapshots completed at all 2 processes \(2 channel states recorded\)$`},
