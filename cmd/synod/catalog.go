@@ -117,6 +117,7 @@ var catalog = slices.Concat(
 	electionCatalog(),
 	raftCatalog(),
 	consensusCatalog(),
+	snapshotCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.

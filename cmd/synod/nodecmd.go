@@ -136,6 +136,11 @@ func (f *flushingTrace) Record(e *trace.Event) {
 }
 
 func runNode(cmd *cobra.Command, f *nodeFlags) error {
+	// Catch Ctrl-C and SIGTERM from the start: one that arrives while the
+	// node is still starting (synod cluster stopping a node it has just
+	// restarted) then stops it cleanly instead of killing it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	logger, err := newLogger(cmd.ErrOrStderr(), f.logFormat, f.logLevel)
 	if err != nil {
 		return err
@@ -229,8 +234,6 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 	defer srv.Close()
 	logger.Info("node started", "node", self.String(), "algorithm", alg.Name, "listen", transport.Addr().String(),
 		"admin", "http://"+adminAddr.String(), "data", f.data, "tls", tlsFiles != nil)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err = nd.Run(ctx)
 	logger.Info("node stopping", "node", self.String())
 	if syncErr := store.Sync(); err == nil && syncErr != nil {
