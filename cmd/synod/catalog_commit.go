@@ -119,7 +119,7 @@ func commitCatalog() []*algorithm {
 			Messages:   commit.ThreePhaseMessages(),
 			Variants: []variant{
 				{Name: "no-precommit", Summary: "no third phase: the coordinator commits once every vote is YES, while the participants keep 3PC's termination rules; a crash in the middle of its COMMITs leaves the rest uncertain, and they abort (TR3)",
-					CaughtBy: "commit.TestThreePhaseCrashMidBroadcast"},
+					CaughtBy: "go test ./commit -run TestThreePhaseCrashMidBroadcast"},
 				{Name: "no-termination", Summary: "2PC's termination protocol instead of 3PC's: participants whose coordinator crashed ask and wait, blocking like 2PC", ExposedBy: crashStops(length)},
 				{Name: "impatient", Summary: "participants time out after Δ/2, before the coordinator can answer: the termination protocol runs beside a live coordinator and the two decide differently"},
 				{Name: "partition", Summary: "not a broken protocol: the correct 3PC under random network partitions, outside its fault model; a cut-off participant takes the coordinator for crashed and aborts what the others commit", ExposedBy: partitions(length)},
