@@ -138,6 +138,8 @@ type interval struct {
 	p        node.ID
 	tx       TxID
 	from, to time.Duration
+	// open: it lasted to the end of the run.
+	open bool
 }
 
 func (iv interval) length() time.Duration { return iv.to - iv.from }
@@ -268,7 +270,7 @@ func readHistory(t *trace.Trace, delta time.Duration) *history {
 	for _, id := range h.ids {
 		x := h.txs[id]
 		for _, p := range sortedKeys(x.lockedAt) {
-			x.locks = append(x.locks, interval{p: p, tx: id, from: x.lockedAt[p], to: h.end})
+			x.locks = append(x.locks, interval{p: p, tx: id, from: x.lockedAt[p], to: h.end, open: true})
 		}
 	}
 	return h
@@ -533,7 +535,7 @@ func (h *history) blocking() []interval {
 			for _, d := range h.down[x.coord] {
 				from, to := max(l.from, d.from), min(l.to, d.to)
 				if to > from {
-					out = append(out, interval{p: l.p, tx: id, from: from, to: to})
+					out = append(out, interval{p: l.p, tx: id, from: from, to: to, open: l.open && to == h.end})
 				}
 			}
 		}
@@ -561,7 +563,7 @@ func (b BlockingReport) String() string {
 		return "no blocking: no participant held locks while its coordinator was down"
 	}
 	s := fmt.Sprintf("%d blocking windows: prepared participants held their locks for %v in all while the coordinator was down (longest %v, %v on %v)",
-		b.Windows, b.Total, b.Longest, b.LongestAt, b.LongestTx)
+		b.Windows, us(b.Total), us(b.Longest), b.LongestAt, b.LongestTx)
 	if b.AtEnd > 0 {
 		s += fmt.Sprintf("; %d still blocked when the run ended", b.AtEnd)
 	}
@@ -582,7 +584,7 @@ func (h *history) blockingReport() BlockingReport {
 		if w.length() > b.Longest {
 			b.Longest, b.LongestAt, b.LongestTx = w.length(), w.p, w.tx
 		}
-		if w.to == h.end && !h.up[h.txs[w.tx].coord] {
+		if w.open && !h.up[h.txs[w.tx].coord] {
 			b.AtEnd++
 		}
 	}
@@ -642,7 +644,7 @@ func (h *history) termination(settle time.Duration) trace.Check {
 		return trace.Passed(PropTermination, "no participant voted YES, nothing to judge; %s", blocking)
 	}
 	mean, longest := meanMax(periods)
-	s := fmt.Sprintf("%d YES votes were followed by the outcome (uncertainty period mean %v, longest %v)", learned, mean, longest)
+	s := fmt.Sprintf("%d YES votes were followed by the outcome (uncertainty period mean %v, longest %v)", learned, us(mean), us(longest))
 	if uncertain > 0 {
 		s += fmt.Sprintf("; %d participants were still uncertain at the end, with the coordinator down or too soon after a restart to judge", uncertain)
 	}
@@ -699,7 +701,7 @@ func (h *history) nonBlocking(bound time.Duration) trace.Check {
 			}
 		}
 	}
-	s := fmt.Sprintf("%d YES votes by participants that stayed up were each followed by the decision within %v (longest %v)", judged, bound, longest)
+	s := fmt.Sprintf("%d YES votes by participants that stayed up were each followed by the decision within %v (longest %v)", judged, bound, us(longest))
 	if viaBackup > 0 {
 		s += fmt.Sprintf(", %d of them with the coordinator down, by the termination protocol", viaBackup)
 	}
@@ -731,6 +733,9 @@ func (h *history) downAt(p node.ID, at time.Duration) bool {
 	}
 	return false
 }
+
+// us rounds a duration to the microsecond, for reading.
+func us(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 
 func meanMax(ds []time.Duration) (mean, longest time.Duration) {
 	if len(ds) == 0 {
