@@ -122,7 +122,7 @@ func commitCatalog() []*algorithm {
 					CaughtBy: "go test ./commit -run TestThreePhaseCrashMidBroadcast"},
 				{Name: "no-termination", Summary: "2PC's termination protocol instead of 3PC's: participants whose coordinator crashed ask and wait, blocking like 2PC", ExposedBy: crashStops(length)},
 				{Name: "impatient", Summary: "participants time out after Δ/2, before the coordinator can answer: the termination protocol runs beside a live coordinator and the two decide differently"},
-				{Name: "partition", Summary: "not a broken protocol: the correct 3PC under random network partitions, outside its fault model; a cut-off participant takes the coordinator for crashed and aborts what the others commit", ExposedBy: partitions(length)},
+				{Name: "partition", Summary: "by the network, not the protocol: the correct 3PC under random partitions, outside its fault model; a cut-off participant takes the coordinator for crashed and aborts what the others commit", ExposedBy: partitions(length)},
 			},
 			New:      new3PC,
 			Workload: func(s *sim.Sim, ops int, length time.Duration) { commit.Workload(s, 0, ops, length*3/4) },
@@ -175,7 +175,7 @@ func crashAfterVoteRequest(s *sim.Sim, ops int, length time.Duration, restart bo
 // crashStops are frequent crash-stop failures (a minority of the group at
 // most), which 3PC tolerates without blocking.
 func crashStops(length time.Duration) sim.Nemesis {
-	return sim.Nemesis{Crash: 4, MaxDown: 3, Stop: length / 2}
+	return sim.Nemesis{Crash: 4, MaxDown: 4, Stop: length / 2}
 }
 
 // partitions are frequent random partitions, which break 3PC.
