@@ -36,14 +36,16 @@ const (
 	// with the decision it made.
 	PropDurability = "durability"
 	// PropTermination (2PC, AC5): once the coordinator is up, every
-	// participant that voted YES learns the outcome. Judged at the end of
-	// the run, if Checker.Settle has passed since the last fault and since
-	// the coordinator last came up: every participant that is up and voted
-	// YES has decided, and so has the coordinator. A participant still
+	// participant that voted YES learns the outcome. It is judged on the
+	// state at the end of the run: every participant that is up and voted
+	// YES has decided, and so has the coordinator, unless less than
+	// Checker.Settle has passed since either last came up or since the last
+	// failure of the network (a cut, heal, pause, lost or late message); a
+	// crash of another process does not matter. A participant still
 	// uncertain at the end with its coordinator down is blocked, which 2PC
 	// allows: the detail reports it, with every blocking window of the run
-	// (a prepared participant holding its locks while the coordinator is
-	// down), and it is not a violation.
+	// (a span in which a participant held a transaction's locks while its
+	// coordinator was down), and it is not a violation.
 	PropTermination = "termination"
 	// PropNonBlocking (3PC): every participant that votes YES and stays up
 	// decides within Checker.Bound of its vote, even if the coordinator
@@ -155,12 +157,12 @@ type history struct {
 	up     []bool
 	down   [][]interval
 	lastUp []time.Duration
-	// faults are the times of the failures that excuse abort validity and
-	// non-blocking, in order, with a description of each; crashes lists
-	// crash and restart times alone.
+	// faults are the failures that excuse abort validity and non-blocking,
+	// in time order, each with a description.
 	faults      []fault
 	end         time.Duration
 	durability  []string
+	restarts    int // restarts judged
 	durChecks   int
 	statusCount int
 }
@@ -194,6 +196,7 @@ func readHistory(t *trace.Trace, delta time.Duration) *history {
 	expect := make([]bool, n)
 	recover := func(p node.ID, log []TxState, at time.Duration) {
 		expect[p] = false
+		h.restarts++
 		h.checkRecovered(p, log, at)
 	}
 	addFault := func(f fault) { h.faults = append(h.faults, f) }
@@ -507,19 +510,22 @@ func (h *history) durabilityCheck() trace.Check {
 	if len(h.durability) > 0 {
 		return trace.Failed(PropDurability, "%s", abbreviate(h.durability, 2))
 	}
-	restarts := 0
+	crashes := 0
 	for p := range h.n {
-		restarts += len(h.down[p])
+		crashes += len(h.down[p])
 	}
 	status := ""
 	if h.statusCount > 0 {
 		status = fmt.Sprintf("; %d Status answers agreed with the decisions", h.statusCount)
 	}
-	if restarts == 0 {
+	switch {
+	case crashes == 0:
 		return trace.Passed(PropDurability, "no process crashed; no decision was reversed%s", status)
+	case h.restarts == 0:
+		return trace.Passed(PropDurability, "%d crashes and no restart; no decision was reversed%s", crashes, status)
 	}
-	return trace.Passed(PropDurability, "%d crashes; at every restart the log held each decision and each undecided YES vote made before it (%d checked), and no decision was reversed%s",
-		restarts, h.durChecks, status)
+	return trace.Passed(PropDurability, "%d crashes, %d restarts; at every restart the log held each decision and each undecided YES vote made before it (%d checked), and no decision was reversed%s",
+		crashes, h.restarts, h.durChecks, status)
 }
 
 // blocking returns the blocking windows: spans in which a participant held

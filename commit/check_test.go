@@ -94,7 +94,7 @@ func TestCheckerJudgesEachProperty(t *testing.T) {
 		{"decision recovered", newTrace(3).begin(0, true, true).decide(3, Commit, 0, 1, 2).
 			add(5, 1, trace.Crash, nil).add(6, 1, trace.Restart, nil).add(6, 1, trace.Start, nil).
 			emit(6, 1, Recovered{Log: []TxState{{1, Committed}}}),
-			PropDurability, true, "1 crashes; at every restart the log held each decision and each undecided YES vote made before it (1 checked)"},
+			PropDurability, true, "1 crashes, 1 restarts; at every restart the log held each decision and each undecided YES vote made before it (1 checked)"},
 		{"YES vote forgotten", newTrace(3).begin(0, true, true).
 			add(2, 2, trace.Crash, nil).add(6, 2, trace.Restart, nil).add(6, 2, trace.Start, nil).
 			emit(6, 2, Recovered{Log: []TxState{{1, Aborted}}}),

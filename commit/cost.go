@@ -150,7 +150,7 @@ func TextbookThreePhaseMessages(n int) int { return 5 * max(n-1, 0) }
 // for a group of n.
 func TwoPhaseCosts(t *trace.Trace, n int) []trace.Cost {
 	m := TextbookTwoPhaseMessages(n)
-	return Measure(t).costs(n, costTextbook{
+	return Measure(t).costs(costTextbook{
 		commit: fmt.Sprintf("4(N−1) = %d with ACKs; 3(N−1) = %d without", m, 3*max(n-1, 0)),
 		abort:  fmt.Sprintf("4(N−1) = %d (ABORT to every participant, acknowledged)", m),
 		delays: "4: VOTE-REQ, vote, COMMIT, ACK", decisions: "3",
@@ -162,7 +162,7 @@ func TwoPhaseCosts(t *trace.Trace, n int) []trace.Cost {
 // for a group of n.
 func ThreePhaseCosts(t *trace.Trace, n int) []trace.Cost {
 	cfg := DefaultThreePhaseConfig()
-	return Measure(t).costs(n, costTextbook{
+	return Measure(t).costs(costTextbook{
 		commit:    fmt.Sprintf("5(N−1) = %d", TextbookThreePhaseMessages(n)),
 		abort:     fmt.Sprintf("3(N−1) = %d (VOTE-REQ, vote, ABORT)", 3*max(n-1, 0)),
 		delays:    "5: VOTE-REQ, YES, PRE-COMMIT, ACK, COMMIT",
@@ -178,27 +178,21 @@ type costTextbook struct {
 	backups                                    bool
 }
 
-func (c Costs) costs(n int, tb costTextbook) []trace.Cost {
+func (c Costs) costs(tb costTextbook) []trace.Cost {
 	msgs := func(tc TxCost) float64 { return float64(tc.Messages) }
-	commitMsgs, commits := c.mean(Commit, msgs)
-	abortMsgs, aborts := c.mean(Abort, msgs)
+	commitMsgs, _ := c.mean(Commit, msgs)
+	abortMsgs, _ := c.mean(Abort, msgs)
 	delays, _ := c.mean(Commit, func(tc TxCost) float64 { return float64(tc.Delays) })
 	toDecisions, _ := c.mean(Commit, func(tc TxCost) float64 { return float64(tc.ToDecisions) })
-	latency, _ := c.mean(Commit, func(tc TxCost) float64 { return float64(tc.Latency) })
-	uncertainty, longest := meanMax(c.Uncertainty)
+	uncertainty, _ := meanMax(c.Uncertainty)
 	costs := []trace.Cost{
-		{Name: "transactions committed", Value: float64(commits)},
-		{Name: "transactions aborted", Value: float64(aborts)},
 		{Name: "messages per committed transaction", Value: commitMsgs, Textbook: tb.commit},
 		{Name: "messages per aborted transaction", Value: abortMsgs, Textbook: tb.abort},
 		{Name: "message delays per committed transaction", Value: delays, Textbook: tb.delays},
 		{Name: "message delays until every participant decided", Value: toDecisions, Textbook: tb.decisions},
-		{Name: "time from start to the last decision (committed, mean)", Value: ms(time.Duration(latency)), Unit: "ms"},
 		{Name: "uncertainty period (YES vote to decision, mean)", Value: ms(uncertainty), Unit: "ms"},
-		{Name: "uncertainty period (longest)", Value: ms(longest), Unit: "ms"},
 		{Name: "blocking windows (locks held, coordinator down)", Value: float64(c.Blocking.Windows)},
 		{Name: "longest blocking window", Value: ms(c.Blocking.Longest), Unit: "ms", Textbook: tb.blocking},
-		{Name: "lock-time blocked, all windows", Value: ms(c.Blocking.Total), Unit: "ms"},
 	}
 	if tb.backups {
 		costs = append(costs, trace.Cost{Name: "termination rules applied by backup coordinators", Value: float64(c.Terminations)})
