@@ -66,7 +66,11 @@
 // # Broken variants
 //
 // Each protocol has deliberately broken variants that the checker catches:
-// see the Broken fields of TwoPhaseConfig and ThreePhaseConfig.
+// see the Broken fields of TwoPhaseConfig and ThreePhaseConfig. Timeouts
+// shorter than the network's delays break them too: a 2PC VoteTimeout below
+// the round trip aborts transactions with nothing wrong (abort validity),
+// and 3PC participants that time out before their coordinator can answer
+// decide against it (agreement).
 package commit
 
 import (
