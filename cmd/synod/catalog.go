@@ -118,6 +118,7 @@ var catalog = slices.Concat(
 	raftCatalog(),
 	consensusCatalog(),
 	snapshotCatalog(),
+	commitCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.

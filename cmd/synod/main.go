@@ -29,6 +29,7 @@ func nemesisFlags(n sim.Nemesis) string {
 	}
 	add("crashes", n.Crash, n.Crash > 0)
 	add("restart-after", n.RestartAfter, n.Crash > 0)
+	add("max-down", n.MaxDown, n.MaxDown > 0)
 	add("partitions", n.Partition, n.Partition > 0)
 	add("partition-for", n.PartitionFor, n.Partition > 0)
 	add("pauses", n.Pause, n.Pause > 0)
