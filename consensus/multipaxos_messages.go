@@ -175,3 +175,34 @@ func MultiPaxosMessages() []any {
 		MultiPaxosElected{}, MultiPaxosExecuted{}, MultiPaxosRestored{}, MultiPaxosStepped{},
 	}
 }
+
+// MultiPaxosMessageKind names what a Multi-Paxos message does, for
+// measurements: "prepare", "promise", "nack", "accept" (an accept carrying
+// values), "accepted" (its answer), "heartbeat" (an empty accept, or the
+// answer to one), "decide", or "catch-up" (a pull, its answer, a
+// snapshot); "" for a message that is not Multi-Paxos'.
+func MultiPaxosMessageKind(msg node.Message) string {
+	switch m := msg.(type) {
+	case mpPrepare:
+		return "prepare"
+	case mpPromise:
+		return "promise"
+	case mpNack:
+		return "nack"
+	case mpAccept:
+		if len(m.Entries) > 0 {
+			return "accept"
+		}
+		return "heartbeat"
+	case mpAccepted:
+		if m.First > 0 {
+			return "accepted"
+		}
+		return "heartbeat"
+	case mpDecide:
+		return "decide"
+	case mpCatchUp, mpDecisions, mpSnapshot:
+		return "catch-up"
+	}
+	return ""
+}

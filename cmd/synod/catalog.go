@@ -111,6 +111,7 @@ var catalog = slices.Concat(
 	mutexCatalog(),
 	electionCatalog(),
 	raftCatalog(),
+	multipaxosCatalog(),
 )
 
 // coreCatalog lists the first algorithms: logical clocks and broadcast.
