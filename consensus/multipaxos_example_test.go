@@ -13,8 +13,10 @@ import (
 // journal is a replicated state machine: the commands executed, in order.
 type journal struct{ lines []string }
 
-func (j *journal) Apply(slot, ballot uint64, command []byte) { j.lines = append(j.lines, string(command)) }
-func (j *journal) Snapshot() []byte                          { return []byte(strings.Join(j.lines, "\n")) }
+func (j *journal) Apply(slot, ballot uint64, command []byte) {
+	j.lines = append(j.lines, string(command))
+}
+func (j *journal) Snapshot() []byte { return []byte(strings.Join(j.lines, "\n")) }
 func (j *journal) Restore(b []byte) error {
 	j.lines = strings.Split(string(b), "\n")
 	return nil
