@@ -238,6 +238,9 @@ type MultiPaxos struct {
 	batch    []mpEntry
 	// committed is the Commit the followers were last told.
 	committed uint64
+	// resendBelow is nextSlot at the last heartbeat: the slots below it
+	// that are still undecided at the next one are sent again.
+	resendBelow uint64
 	// active are the peers heard from since quorumCheck was armed
 	// (CheckQuorum: a leader cut off from a majority steps down).
 	active      map[node.ID]bool

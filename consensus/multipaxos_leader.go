@@ -126,8 +126,9 @@ func (m *MultiPaxos) becomeLeader() {
 	if snap > m.knownCommit {
 		m.knownCommit, m.aheadOf = snap, snapAt
 	}
+	m.resendBelow = start
 	if top < start {
-		m.sendHeartbeats() // nothing to re-propose: announce the leadership at once
+		m.sendHeartbeats(0) // nothing to re-propose: announce the leadership at once
 	}
 	m.env.After(m.cfg.HeartbeatInterval, mpHeartbeatTimer{Ballot: m.ballot})
 	m.advance()
@@ -255,16 +256,19 @@ func (m *MultiPaxos) heartbeat() {
 		m.active = map[node.ID]bool{}
 		m.quorumCheck = now.Add(m.cfg.ElectionTimeoutMin)
 	}
-	m.sendHeartbeats()
+	m.sendHeartbeats(m.resendBelow)
+	m.resendBelow = m.nextSlot
 	m.catchUp()
 }
 
 // sendHeartbeats sends every acceptor an accept: the run of undecided slots
-// from the first it has not accepted, or nothing.
-func (m *MultiPaxos) sendHeartbeats() {
+// below resend from the first it has not accepted (slots proposed at least
+// a heartbeat interval ago: their accept or its answer may be lost), or
+// nothing.
+func (m *MultiPaxos) sendHeartbeats(resend uint64) {
 	for _, p := range m.peers() {
 		a := mpAccept{Ballot: m.ballot, Commit: m.commit}
-		for s := m.commit + 1; s < m.nextSlot; s++ {
+		for s := m.commit + 1; s < min(resend, m.nextSlot); s++ {
 			rec := m.peek(s)
 			if rec == nil || rec.Decided || rec.Ballot != m.ballot || slices.Contains(m.votes[s], p) {
 				continue

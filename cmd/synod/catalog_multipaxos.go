@@ -142,11 +142,18 @@ func multipaxosCosts(t *trace.Trace, n int) []trace.Cost {
 // whether they answer entries or a heartbeat; every AppendEntries delivered
 // gets one answer, so as many answers as AppendEntries with entries were
 // delivered count as accepted, the rest as heartbeats.
-func messageKinds(t *trace.Trace) map[string]int {
+func messageKinds(t *trace.Trace) map[string]int { return messageKindsIn(t, 0, -1) }
+
+// messageKindsIn is messageKinds for the events from time from to time to
+// (to < 0: the end).
+func messageKindsIn(t *trace.Trace, from, to time.Duration) map[string]int {
 	kinds := map[string]int{}
 	raftReplies, raftAccepts := 0, 0
 	for i := range t.Events {
 		e := &t.Events[i]
+		if e.Time < from || (to >= 0 && e.Time > to) {
+			continue
+		}
 		switch e.Kind {
 		case trace.Send:
 			switch m := e.Value.(type) {
