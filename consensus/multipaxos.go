@@ -94,34 +94,36 @@ func (c *MultiPaxosConfig) defaults() {
 	c.Members = slices.Compact(c.Members)
 }
 
-// Ballot numbers. Lamport's proposal numbers must come "from disjoint sets"
-// for different proposers (§2.3); a ballot is the pair (round, leader),
-// ordered by round then leader, as van Renesse and Altinbuken have it, and
-// packed into one integer so that it orders the same way: round·2²⁰ +
-// leader. Ballot 0 is no ballot; rounds start at 1.
+// MultiPaxosBallot is a ballot number. Lamport's proposal numbers must come
+// "from disjoint sets" for different proposers (§2.3); a ballot is the pair
+// (round, leader), ordered by round then leader, as van Renesse and
+// Altinbuken have it, packed into one integer that orders the same way:
+// round·2²⁰ + leader. Ballot 0 is no ballot; rounds start at 1.
+type MultiPaxosBallot uint64
+
 const ballotIDBits = 20
 
-func ballot(round uint64, leader node.ID) uint64 {
-	return round<<ballotIDBits | uint64(leader)&(1<<ballotIDBits-1)
+func ballot(round uint64, leader node.ID) MultiPaxosBallot {
+	return MultiPaxosBallot(round<<ballotIDBits | uint64(leader)&(1<<ballotIDBits-1))
 }
 
-// BallotRound and BallotLeader take a ballot number apart.
-func BallotRound(b uint64) uint64 { return b >> ballotIDBits }
+// Round is the ballot's round.
+func (b MultiPaxosBallot) Round() uint64 { return uint64(b) >> ballotIDBits }
 
-// BallotLeader returns the node that owns ballot b (node.None for ballot 0).
-func BallotLeader(b uint64) node.ID {
+// Leader is the node that owns the ballot (node.None for ballot 0).
+func (b MultiPaxosBallot) Leader() node.ID {
 	if b == 0 {
 		return node.None
 	}
 	return node.ID(b & (1<<ballotIDBits - 1))
 }
 
-// FormatBallot prints ballot b as "round.leader" ("3.n1"), "-" for none.
-func FormatBallot(b uint64) string {
+// String prints the ballot as "round.leader" ("3.n1"), "-" for none.
+func (b MultiPaxosBallot) String() string {
 	if b == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d.%v", BallotRound(b), BallotLeader(b))
+	return fmt.Sprintf("%d.%v", b.Round(), b.Leader())
 }
 
 // MultiPaxosStatus is a snapshot of a node's state, for operators.
@@ -129,7 +131,7 @@ type MultiPaxosStatus struct {
 	ID   node.ID
 	Role MultiPaxosRole
 	// Ballot is the highest ballot this node promised (a leader's own).
-	Ballot uint64
+	Ballot MultiPaxosBallot
 	Leader node.ID // node.None when unknown
 	// Commit is the end of the chosen prefix: every slot up to it is
 	// chosen (as far as this node knows). Executed is the last slot
@@ -146,14 +148,14 @@ type MultiPaxosStatus struct {
 // Leader is the leader this node knows of (node.None if none).
 type MultiPaxosNotLeaderError struct {
 	Leader node.ID
-	Ballot uint64
+	Ballot MultiPaxosBallot
 }
 
 func (e *MultiPaxosNotLeaderError) Error() string {
 	if e.Leader == node.None {
 		return "multipaxos: not the leader, and no leader is known"
 	}
-	return fmt.Sprintf("multipaxos: not the leader; the leader is %v (ballot %s)", e.Leader, FormatBallot(e.Ballot))
+	return fmt.Sprintf("multipaxos: not the leader; the leader is %v (ballot %s)", e.Leader, e.Ballot)
 }
 
 // ErrMultiPaxosReadLost is given to a read whose slot was chosen from
@@ -204,7 +206,7 @@ type MultiPaxos struct {
 	// Acceptor state, mirrored in env.Store: the highest ballot promised,
 	// and per slot the accepted (ballot, value) (and whether it is known
 	// to be chosen). log[k] is slot snapSlot+1+k.
-	promised uint64
+	promised MultiPaxosBallot
 	log      []mpSlot
 	snapSlot uint64
 
@@ -220,7 +222,7 @@ type MultiPaxos struct {
 	leader node.ID
 	// ballot is the ballot this node campaigns or leads in; seenRound the
 	// highest round of any ballot it has met.
-	ballot    uint64
+	ballot    MultiPaxosBallot
 	seenRound uint64
 	emitted   MultiPaxosStepped
 
@@ -272,10 +274,10 @@ type MultiPaxos struct {
 
 // mpSlot is what a node keeps of one slot.
 type mpSlot struct {
-	Ballot  uint64 `cbor:",omitempty"` // accepted in (0: nothing accepted)
-	Noop    bool   `cbor:",omitempty"`
-	Command []byte `cbor:",omitempty"`
-	Decided bool   `cbor:",omitempty"`
+	Ballot  MultiPaxosBallot `cbor:",omitempty"` // accepted in (0: nothing accepted)
+	Noop    bool             `cbor:",omitempty"`
+	Command []byte           `cbor:",omitempty"`
+	Decided bool             `cbor:",omitempty"`
 }
 
 func (s *mpSlot) entry(slot uint64) mpEntry {
@@ -397,7 +399,7 @@ func (m *MultiPaxos) Propose(env node.Env, command []byte) (slot, ballot uint64,
 		return 0, 0, m.notLeader()
 	}
 	slot = m.propose(mpEntry{Command: command})
-	return slot, m.ballot, nil
+	return slot, uint64(m.ballot), nil
 }
 
 // Read serves a linearizable read through the log: done(nil) is called once
@@ -453,7 +455,7 @@ func (m *MultiPaxos) peers() []node.ID {
 
 // observe notes a ballot met in a message, so that the next own ballot is
 // higher.
-func (m *MultiPaxos) observe(b uint64) { m.seenRound = max(m.seenRound, BallotRound(b)) }
+func (m *MultiPaxos) observe(b MultiPaxosBallot) { m.seenRound = max(m.seenRound, b.Round()) }
 
 // setRole changes role and known leader, telling the trace and the
 // embedder.
@@ -466,7 +468,7 @@ func (m *MultiPaxos) setRole(role MultiPaxosRole, leader node.ID) {
 	m.emitted = st
 	m.env.Emit(st)
 	if o, ok := m.sm.(MultiPaxosLeaderObserver); ok {
-		o.LeaderChanged(leader, m.promised)
+		o.LeaderChanged(leader, uint64(m.promised))
 	}
 }
 
@@ -582,5 +584,5 @@ func (m *MultiPaxos) String() string {
 	if m.env != nil {
 		id = m.env.Self()
 	}
-	return fmt.Sprintf("%v %v ballot %s commit %d executed %d", id, m.role, FormatBallot(m.promised), m.commit, m.executed)
+	return fmt.Sprintf("%v %v ballot %s commit %d executed %d", id, m.role, m.promised, m.commit, m.executed)
 }

@@ -92,7 +92,7 @@ func (m *MultiPaxos) handleAccept(from node.ID, a mpAccept) {
 // heardFromLeader follows the leader of ballot b (>= promised), whose accept
 // just arrived: accepting in b is promising b, and the election timer
 // restarts.
-func (m *MultiPaxos) heardFromLeader(from node.ID, b uint64) {
+func (m *MultiPaxos) heardFromLeader(from node.ID, b MultiPaxosBallot) {
 	if b > m.promised {
 		m.promised = b
 		m.persistPromised()

@@ -91,15 +91,15 @@ func checkPrefix(t *trace.Trace) trace.Check {
 }
 
 func checkOneLeaderPerBallot(t *trace.Trace) trace.Check {
-	won := map[uint64]node.ID{}
+	won := map[MultiPaxosBallot]node.ID{}
 	for _, e := range trace.Emitted[MultiPaxosElected](t) {
 		b := e.Value.Ballot
-		if owner := BallotLeader(b); owner != e.Event.Node {
-			return trace.Failed(PropOneLeader, "%v won ballot %s, which belongs to %v (at %v)", e.Event.Node, FormatBallot(b), owner, e.Event.Time)
+		if owner := b.Leader(); owner != e.Event.Node {
+			return trace.Failed(PropOneLeader, "%v won ballot %s, which belongs to %v (at %v)", e.Event.Node, b, owner, e.Event.Time)
 		}
 		if _, ok := won[b]; ok {
 			return trace.Failed(PropOneLeader, "ballot %s was won twice by %v (the second time at %v): it may propose two values in one slot",
-				FormatBallot(b), e.Event.Node, e.Event.Time)
+				b, e.Event.Node, e.Event.Time)
 		}
 		won[b] = e.Event.Node
 	}

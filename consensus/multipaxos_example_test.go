@@ -87,7 +87,7 @@ func ExampleMultiPaxos() {
 	}
 	for _, e := range s.Trace().Events {
 		if el, ok := e.Value.(consensus.MultiPaxosElected); ok {
-			fmt.Printf("%v won ballot %s, proposing from slot %d\n", e.Node, consensus.FormatBallot(el.Ballot), el.From)
+			fmt.Printf("%v won ballot %s, proposing from slot %d\n", e.Node, el.Ballot, el.From)
 		}
 	}
 	for _, c := range consensus.CheckMultiPaxos(s.Trace()) {

@@ -21,7 +21,7 @@ func (m *MultiPaxos) startPhase1() {
 	if m.role == MultiPaxosLeader {
 		m.stopLeading()
 	}
-	round := max(m.seenRound, BallotRound(m.promised)) + 1
+	round := max(m.seenRound, m.promised.Round()) + 1
 	m.ballot = ballot(round, m.env.Self())
 	m.observe(m.ballot)
 	m.promised = m.ballot
@@ -290,7 +290,7 @@ func (m *MultiPaxos) sendHeartbeats(resend uint64) {
 // serveReads completes the reads waiting for slot s, just executed from
 // ballot b: they succeed if this node still leads and s was chosen in its
 // ballot.
-func (m *MultiPaxos) serveReads(s, b uint64) {
+func (m *MultiPaxos) serveReads(s uint64, b MultiPaxosBallot) {
 	if len(m.reads) == 0 {
 		return
 	}

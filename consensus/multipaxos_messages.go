@@ -15,7 +15,7 @@ import (
 // leader ... executes phase 1 for infinitely many instances"): From is the
 // first slot the candidate does not know to be chosen.
 type mpPrepare struct {
-	Ballot uint64
+	Ballot MultiPaxosBallot
 	From   uint64
 }
 
@@ -25,7 +25,7 @@ type mpPrepare struct {
 // executed here, their values compacted into a snapshot: the new leader
 // must not propose in them.
 type mpPromise struct {
-	Ballot   uint64
+	Ballot   MultiPaxosBallot
 	From     uint64
 	Snapshot uint64    `cbor:",omitempty"`
 	Accepted []mpEntry `cbor:",omitempty"`
@@ -36,8 +36,8 @@ type mpPromise struct {
 // "the acceptor ... should inform the proposer, who should then abandon
 // its proposal"; van Renesse and Altinbuken's "preempted").
 type mpNack struct {
-	Ballot   uint64
-	Promised uint64
+	Ballot   MultiPaxosBallot
+	Promised MultiPaxosBallot
 }
 
 // mpAccept is phase 2a for a run of consecutive slots (a batch of commands
@@ -45,7 +45,7 @@ type mpNack struct {
 // every slot up to Commit is chosen, with the value this leader proposed in
 // it under Ballot.
 type mpAccept struct {
-	Ballot  uint64
+	Ballot  MultiPaxosBallot
 	Entries []mpEntry `cbor:",omitempty"`
 	Commit  uint64    `cbor:",omitempty"`
 }
@@ -53,7 +53,7 @@ type mpAccept struct {
 // mpAccepted is phase 2b: the acceptor accepted slots First..Last of an
 // accept in Ballot (First 0: a heartbeat, nothing to accept).
 type mpAccepted struct {
-	Ballot      uint64
+	Ballot      MultiPaxosBallot
 	First, Last uint64 `cbor:",omitempty"`
 }
 
@@ -61,7 +61,7 @@ type mpAccepted struct {
 // the value the leader of Ballot proposed in it (§2.4: the distinguished
 // learner informs the others).
 type mpDecide struct {
-	Ballot uint64
+	Ballot MultiPaxosBallot
 	Commit uint64
 }
 
@@ -89,16 +89,16 @@ type mpSnapshot struct {
 // to be chosen.
 type mpEntry struct {
 	Slot    uint64
-	Ballot  uint64 `cbor:",omitempty"`
-	Noop    bool   `cbor:",omitempty"`
-	Command []byte `cbor:",omitempty"`
-	Decided bool   `cbor:",omitempty"`
+	Ballot  MultiPaxosBallot `cbor:",omitempty"`
+	Noop    bool             `cbor:",omitempty"`
+	Command []byte           `cbor:",omitempty"`
+	Decided bool             `cbor:",omitempty"`
 }
 
 // Timers.
 type (
 	mpElectionTimer  struct{ Epoch uint64 }
-	mpHeartbeatTimer struct{ Ballot uint64 }
+	mpHeartbeatTimer struct{ Ballot MultiPaxosBallot }
 	mpFlushTimer     struct{}
 )
 
@@ -133,7 +133,7 @@ func (r MultiPaxosRole) String() string {
 // accepted in earlier ballots and fills Holes with no-ops, in slots From
 // to From+Adopted+Holes-1.
 type MultiPaxosElected struct {
-	Ballot  uint64
+	Ballot  MultiPaxosBallot
 	From    uint64
 	Adopted int `cbor:",omitempty"`
 	Holes   int `cbor:",omitempty"`
@@ -144,7 +144,7 @@ type MultiPaxosElected struct {
 // digests, equal values), Ballot is the ballot the replica holds it from.
 type MultiPaxosExecuted struct {
 	Slot   uint64
-	Ballot uint64
+	Ballot MultiPaxosBallot
 	Noop   bool `cbor:",omitempty"`
 	Digest uint64
 }
@@ -161,7 +161,7 @@ type MultiPaxosRestored struct {
 // changes.
 type MultiPaxosStepped struct {
 	Role   MultiPaxosRole
-	Ballot uint64
+	Ballot MultiPaxosBallot
 	Leader node.ID
 }
 

@@ -25,7 +25,7 @@ func (m *MultiPaxos) handleDecide(from node.ID, d mpDecide) {
 // leader of ballot b proposed in it: a slot holding a value accepted in b
 // holds that value (a leader proposes one value per slot and ballot). Slots
 // that hold nothing from b are holes, to be pulled from the announcer.
-func (m *MultiPaxos) learn(from node.ID, b, commit uint64) {
+func (m *MultiPaxos) learn(from node.ID, b MultiPaxosBallot, commit uint64) {
 	for s := m.commit + 1; s <= min(commit, m.lastSlot()); s++ {
 		if rec := m.peek(s); rec.Ballot == b && !rec.Decided {
 			m.decide(s)
@@ -77,7 +77,7 @@ func (m *MultiPaxos) advance() {
 // the reads waiting for it.
 func (m *MultiPaxos) execute(s uint64, rec *mpSlot) {
 	if !rec.Noop {
-		m.sm.Apply(s, rec.Ballot, rec.Command)
+		m.sm.Apply(s, uint64(rec.Ballot), rec.Command)
 	}
 	m.env.Emit(MultiPaxosExecuted{Slot: s, Ballot: rec.Ballot, Noop: rec.Noop, Digest: valueDigest(rec.Noop, rec.Command)})
 	m.serveReads(s, rec.Ballot)

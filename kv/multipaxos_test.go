@@ -68,7 +68,7 @@ func TestMultiPaxosSimIsolatedLeader(t *testing.T) {
 
 // multiPaxosLeader returns the node that leads in the highest ballot so far.
 func multiPaxosLeader(tr *trace.Trace) node.ID {
-	id, b := node.None, uint64(0)
+	id, b := node.None, consensus.MultiPaxosBallot(0)
 	for _, e := range trace.Emitted[consensus.MultiPaxosElected](tr) {
 		if e.Value.Ballot > b {
 			id, b = e.Event.Node, e.Value.Ballot

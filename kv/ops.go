@@ -175,7 +175,7 @@ func (r Result) String() string {
 	}
 	if r.MultiPaxos != nil {
 		s := r.MultiPaxos
-		parts = append(parts, fmt.Sprintf("%v %v ballot %s leader %v commit %d", s.ID, s.Role, consensus.FormatBallot(s.Ballot), s.Leader, s.Commit))
+		parts = append(parts, fmt.Sprintf("%v %v ballot %s leader %v commit %d", s.ID, s.Role, s.Ballot, s.Leader, s.Commit))
 	}
 	if len(parts) == 0 {
 		return "ok"

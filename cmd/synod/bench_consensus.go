@@ -63,7 +63,9 @@ func (r *consensusRow) steady() float64 {
 	return float64(r.Kinds["accept"]+r.Kinds["accepted"]+r.Kinds["decide"]+r.Kinds["client"]) / float64(max(r.Ops, 1))
 }
 
-func (r *consensusRow) perOp(kind string) float64 { return float64(r.Kinds[kind]) / float64(max(r.Ops, 1)) }
+func (r *consensusRow) perOp(kind string) float64 {
+	return float64(r.Kinds[kind]) / float64(max(r.Ops, 1))
+}
 
 func newBenchConsensusCmd() *cobra.Command {
 	cfg := consensusBench{Latency: 5 * time.Millisecond}

@@ -856,7 +856,7 @@ func printMultiPaxosStatuses(w io.Writer, sts []serverStatus) {
 			}
 			continue
 		}
-		fmt.Fprintf(tw, "%v\t%s\t%v\t%s\t%v\t%d\t%d\t%d\t%d\t%v\n", st.ID, s.Address, st.Role, consensus.FormatBallot(st.Ballot), st.Leader,
+		fmt.Fprintf(tw, "%v\t%s\t%v\t%s\t%v\t%d\t%d\t%d\t%d\t%v\n", st.ID, s.Address, st.Role, st.Ballot, st.Leader,
 			st.Commit, st.Executed, st.NextSlot, st.SnapshotSlot, st.Members)
 	}
 	tw.Flush()

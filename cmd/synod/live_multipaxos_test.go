@@ -109,13 +109,13 @@ func TestLiveMultiPaxosLeaderKilled(t *testing.T) {
 	ld := waitMultiPaxosLeader(rc, old.ID)
 	if ld.Ballot <= old.Ballot {
 		t.Fatalf("new leader %v in ballot %s, not above the killed leader's %s", ld.ID,
-			consensus.FormatBallot(ld.Ballot), consensus.FormatBallot(old.Ballot))
+			ld.Ballot, old.Ballot)
 	}
 	if a.len() != 180 || atKill >= 180 {
 		t.Fatalf("%d writes acknowledged, %d of them before the kill; want 180, some after", a.len(), atKill)
 	}
 	t.Logf("%d writes acknowledged before the leader %v was killed, %d after; new leader %v in ballot %s",
-		atKill, old.ID, 180-atKill, ld.ID, consensus.FormatBallot(ld.Ballot))
+		atKill, old.ID, 180-atKill, ld.ID, ld.Ballot)
 	rc.checkReadable(a)
 	res, err := rc.do(kv.Range{Prefix: ""})
 	if err != nil {
@@ -158,8 +158,8 @@ func TestLiveMultiPaxosLeaderKilled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("synod kv status: %v\n%s", err, out)
 	}
-	if n := strings.Count(out, " "+consensus.FormatBallot(ld.Ballot)+" "); n != 3 || !strings.Contains(out, "BALLOT") {
-		t.Errorf("synod kv status shows ballot %s on %d servers, want 3:\n%s", consensus.FormatBallot(ld.Ballot), n, out)
+	if n := strings.Count(out, " "+ld.Ballot.String()+" "); n != 3 || !strings.Contains(out, "BALLOT") {
+		t.Errorf("synod kv status shows ballot %s on %d servers, want 3:\n%s", ld.Ballot, n, out)
 	}
 
 	rc.stopAll()
