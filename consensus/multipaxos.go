@@ -188,8 +188,9 @@ var ErrMultiPaxosReadLost = errors.New("multipaxos: the read's slot was not chos
 //   - A lagging or restarted replica pulls the chosen values it missed from
 //     the leader (catch-up), or its snapshot when the leader has truncated
 //     its log; every replica snapshots its state machine every
-//     SnapshotThreshold slots and truncates the log below
-//     (van Renesse and Altinbuken's §4.4 "garbage collection").
+//     SnapshotThreshold slots and truncates the log below (the garbage
+//     collection van Renesse and Altinbuken discuss among the optimizations
+//     that make the protocol practical).
 //   - Linearizable reads go through the log: a read waits for a slot the
 //     leader proposes after it arrived (the next command's, or a no-op's) to
 //     be chosen in the leader's ballot and executed.

@@ -197,6 +197,9 @@ func (m *MultiPaxos) handleSnapshot(from node.ID, s mpSnapshot) {
 	m.env.Store().Set(mpKeySnapshot, mpEncode(mpSnap{Slot: s.Slot, Data: s.Data}))
 	m.truncate(s.Slot)
 	m.commit, m.executed = s.Slot, s.Slot
+	if m.role == MultiPaxosLeader {
+		m.nextSlot = max(m.nextSlot, s.Slot+1) // never propose in a chosen slot
+	}
 	m.knownCommit = max(m.knownCommit, s.Slot)
 	m.aheadOf = from
 	m.env.Emit(MultiPaxosRestored{Slot: s.Slot})
