@@ -151,6 +151,7 @@ type MultiPaxosNotLeaderError struct {
 	Ballot MultiPaxosBallot
 }
 
+// Error says that this node does not lead, and who does.
 func (e *MultiPaxosNotLeaderError) Error() string {
 	if e.Leader == node.None {
 		return "multipaxos: not the leader, and no leader is known"
@@ -580,6 +581,7 @@ func (m *MultiPaxos) flush() {
 	}
 }
 
+// String summarizes the node's state for logs.
 func (m *MultiPaxos) String() string {
 	id := node.None
 	if m.env != nil {

@@ -116,6 +116,7 @@ const (
 	MultiPaxosLeader
 )
 
+// String names the role ("leader").
 func (r MultiPaxosRole) String() string {
 	switch r {
 	case MultiPaxosFollower:
