@@ -151,22 +151,18 @@ func (s *Server) serve(to replyTo, client, seq uint64, op any) {
 		s.write(to, client, seq, op)
 	case Get, Range:
 		s.read(to, op)
-	case AddServer, RemoveServer:
-		ml, ok := s.log.(membershipLog)
-		if !ok {
-			s.reply(to, s.unsupported(op, "its membership is fixed"))
-			return
-		}
-		if add, ok := op.(AddServer); ok {
-			s.change(to, fmt.Sprintf("add server %v", add.ID), func(done func(error)) error {
-				return ml.AddServer(s.env, add.ID, done)
+	case AddServer:
+		if ml := s.membership(to, op); ml != nil {
+			s.change(to, fmt.Sprintf("add server %v", op.ID), func(done func(error)) error {
+				return ml.AddServer(s.env, op.ID, done)
 			})
-			return
 		}
-		rm := op.(RemoveServer)
-		s.change(to, fmt.Sprintf("remove server %v", rm.ID), func(done func(error)) error {
-			return ml.RemoveServer(s.env, rm.ID, done)
-		})
+	case RemoveServer:
+		if ml := s.membership(to, op); ml != nil {
+			s.change(to, fmt.Sprintf("remove server %v", op.ID), func(done func(error)) error {
+				return ml.RemoveServer(s.env, op.ID, done)
+			})
+		}
 	case TransferLeader:
 		tl, ok := s.log.(transferLog)
 		if !ok {
@@ -178,6 +174,17 @@ func (s *Server) serve(to replyTo, client, seq uint64, op any) {
 	case StatusOp:
 		s.reply(to, s.status())
 	}
+}
+
+// membership returns the log's membership changes, or answers op that the
+// log has none (and returns nil).
+func (s *Server) membership(to replyTo, op any) membershipLog {
+	ml, ok := s.log.(membershipLog)
+	if !ok {
+		s.reply(to, s.unsupported(op, "its membership is fixed"))
+		return nil
+	}
+	return ml
 }
 
 // status answers StatusOp with the log's status.
