@@ -228,13 +228,18 @@ func commitLatencies(t *trace.Trace) writeLatencies {
 	applied := map[uint64][]trace.Event{} // every application of each index
 	for i := range t.Events {
 		e := &t.Events[i]
+		if !e.Kind.IsProcess() {
+			continue
+		}
+		// The event right after a server's answer, on that server.
+		w := answered[e.Node]
+		delete(answered, e.Node)
 		switch e.Kind {
 		case trace.Deliver:
 			if m, ok := e.Value.(kv.ClientRequest); ok && isWriteOp(m.Op.V) {
 				arrived[attempt{e.Node, e.Peer, m.ReqID}] = e.Time
 			}
 		case trace.Send:
-			delete(answered, e.Node)
 			if m, ok := e.Value.(kv.ClientReply); ok && m.Result.Code == kv.CodeOK {
 				if at, ok := arrived[attempt{e.Node, e.Peer, m.ReqID}]; ok {
 					answered[e.Node] = &write{e.Node, at}
@@ -251,13 +256,8 @@ func commitLatencies(t *trace.Trace) writeLatencies {
 				continue
 			}
 			applied[idx] = append(applied[idx], *e)
-			if w := answered[e.Node]; w != nil && e.Time == t.Events[i-1].Time {
+			if w != nil && w.server == e.Node {
 				entries, index = append(entries, *w), append(index, idx)
-			}
-			delete(answered, e.Node)
-		default:
-			if e.Kind.IsProcess() {
-				delete(answered, e.Node)
 			}
 		}
 	}
