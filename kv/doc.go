@@ -1,7 +1,9 @@
 // Package kv is synod's replicated key-value store: a deterministic state
-// machine replicated with Raft (package raft), the server process that
-// embeds it, a client process for the simulator, a workload, and a
-// linearizability checker built on porcupine.
+// machine replicated with Raft (package raft) or Multi-Paxos
+// (consensus.MultiPaxos, through ServerConfig.Log: any replicated log that
+// implements Log will do), the server process that embeds it, a client
+// process for the simulator, a workload, and a linearizability checker
+// built on porcupine.
 //
 // The design follows Ongaro's dissertation, "Consensus: Bridging Theory and
 // Practice" (2014), chapter 6, "Client interaction":
@@ -11,9 +13,11 @@
 //   - every client has a session: a client ID and a sequence number per
 //     operation, so that a retried write that was already applied is
 //     answered from the saved result instead of being applied twice (§6.3);
-//   - reads (Get, Range) do not go through the log: the leader confirms it
-//     still leads with a ReadIndex round and answers from its state machine
-//     once that has applied the read index (§6.4);
+//   - on Raft, reads (Get, Range) do not go through the log: the leader
+//     confirms it still leads with a ReadIndex round and answers from its
+//     state machine once that has applied the read index (§6.4); on
+//     Multi-Paxos a read waits for a slot its leader proposes after the read
+//     arrived to be chosen in its ballot;
 //   - a server that is not the leader answers with the leader it knows of,
 //     and clients follow that hint (§6.2).
 //

@@ -7,12 +7,14 @@ import (
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/synod-dev/synod/consensus"
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/raft"
 )
 
-// The key-value operations. Writes (Put, Delete, CAS) go through the Raft
-// log; reads (Get, Range) are served by the leader after a ReadIndex round.
+// The key-value operations. Writes (Put, Delete, CAS) go through the
+// replicated log; reads (Get, Range) are served by the leader once the log
+// confirms them (Raft's ReadIndex round, or a slot of Multi-Paxos).
 
 // Put sets Key to Value. Its Result reports the value the key held before
 // (Found, Value).
@@ -70,7 +72,8 @@ type TransferLeader struct {
 	To node.ID
 }
 
-// StatusOp asks a server for its Raft status (Result.Status). Any server
+// StatusOp asks a server for the status of its replicated log
+// (Result.Status for Raft, Result.MultiPaxos for Multi-Paxos). Any server
 // answers, leader or not.
 type StatusOp struct{}
 
@@ -138,8 +141,11 @@ type Result struct {
 	OK bool `cbor:",omitempty" json:",omitempty"`
 	// KVs are the pairs a Range listed, in ascending key order.
 	KVs []KV `cbor:",omitempty" json:",omitempty"`
-	// Status is the server's Raft status, for StatusOp.
-	Status *raft.Status `cbor:",omitempty" json:",omitempty"`
+	// Status is the server's Raft status, for StatusOp on a server that
+	// runs on Raft; MultiPaxos is its status on one that runs on
+	// Multi-Paxos.
+	Status     *raft.Status                `cbor:",omitempty" json:",omitempty"`
+	MultiPaxos *consensus.MultiPaxosStatus `cbor:",omitempty" json:",omitempty"`
 }
 
 // Unknown reports whether the operation's effect is unknown to the client:
@@ -166,6 +172,10 @@ func (r Result) String() string {
 	if r.Status != nil {
 		s := r.Status
 		parts = append(parts, fmt.Sprintf("%v %v term %d leader %v commit %d", s.ID, s.Role, s.Term, s.Leader, s.CommitIndex))
+	}
+	if r.MultiPaxos != nil {
+		s := r.MultiPaxos
+		parts = append(parts, fmt.Sprintf("%v %v ballot %s leader %v commit %d", s.ID, s.Role, s.Ballot, s.Leader, s.Commit))
 	}
 	if len(parts) == 0 {
 		return "ok"
@@ -399,9 +409,11 @@ type ClientReply struct {
 }
 
 // Messages returns one zero value of every message, timer, request op, reply
-// and emitted event of a kv run (Raft's included), for node.NewRegistry.
+// and emitted event of a kv run (those of Raft and of Multi-Paxos
+// included), for node.NewRegistry.
 func Messages() []any {
 	ms := append(ops(), Result{}, ClientRequest{}, ClientReply{}, Invoked{},
 		attemptTimer{}, backoffTimer{}, opTimer{})
-	return append(ms, raft.Messages()...)
+	ms = append(ms, raft.Messages()...)
+	return append(ms, consensus.MultiPaxosMessages()...)
 }

@@ -27,8 +27,10 @@ type cluster struct {
 	schedule         string        // sim.ParseSchedule syntax
 	nemesis          sim.Nemesis
 	link             sim.Link
-	raft             raft.Config     // the servers' Raft settings
-	client           kv.ClientConfig // the clients' settings (Servers is set)
+	raft             raft.Config // the servers' Raft settings
+	// log, if set, is the replicated log instead of Raft (ServerConfig.Log).
+	log    func(members []node.ID, r kv.Replica) kv.Log
+	client kv.ClientConfig // the clients' settings (Servers is set)
 	// setup, if set, prepares the run (harness code at fixed times).
 	setup func(s *sim.Sim)
 }
@@ -58,7 +60,7 @@ func (c cluster) run(t testing.TB) *trace.Trace {
 		Nodes: n,
 		New: func(id node.ID) node.Process {
 			if int(id) < c.servers {
-				return kv.NewServer(kv.ServerConfig{Members: servers, Raft: c.raft})
+				return kv.NewServer(kv.ServerConfig{Members: servers, Raft: c.raft, Log: c.log})
 			}
 			cc := c.client
 			cc.Servers = servers

@@ -117,6 +117,7 @@ var catalog = slices.Concat(
 	electionCatalog(),
 	raftCatalog(),
 	consensusCatalog(),
+	multipaxosCatalog(),
 	snapshotCatalog(),
 	commitCatalog(),
 )

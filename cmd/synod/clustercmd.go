@@ -51,12 +51,14 @@ While it runs, type commands on standard input:
 Each node writes its trace to DATA/nN.jsonl; check a run afterwards with
   synod check ALGO DATA/n*.jsonl --svg run.svg
 
-For raft, the nodes run the replicated key-value service (talk to it with
-"synod kv"), and --spares more addresses are set aside for servers added
-later (every node knows every address from the start):
+For raft and multipaxos, the nodes run the replicated key-value service
+(talk to it with "synod kv"), and status also shows each server's role,
+term or ballot, leader and commit index. For raft, --spares more addresses
+are set aside for servers added later (every node knows every address from
+the start):
   add N        start spare N with --join and add it through the leader
   remove N     remove server N through the leader, then stop its process
-and status also shows each server's role, term, commit index and voters.`,
+Multi-Paxos runs a fixed membership.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("cluster takes one algorithm name; see \"synod list\"")
@@ -119,10 +121,13 @@ type localCluster struct {
 	exe     string
 	members []*member
 	data    string
-	// kv is a client of the key-value service, for a raft cluster (nil
+	// kv is a client of the key-value service, for a cluster that runs it
+	// (kvServices; nil otherwise), and membership says whether its
+	// membership can change (add N, remove N).
 	// otherwise); change serializes add and remove.
-	kv     *kvClient
-	change sync.Mutex
+	kv         *kvClient
+	membership bool
+	change     sync.Mutex
 }
 
 func (c *localCluster) printf(format string, args ...any) {
@@ -257,9 +262,13 @@ func (c *localCluster) table() {
 	tw.Flush()
 }
 
-// raftTable prints the Raft status of every running server of a raft
-// cluster.
-func (c *localCluster) raftTable() {
+// kvServices are the algorithms whose nodes run the replicated key-value
+// service (package kv), which "synod kv" talks to.
+var kvServices = map[string]bool{"raft": true, "consensus/multipaxos": true}
+
+// kvTable prints the status of every running server of a key-value
+// cluster: its replicated log's role, term or ballot, commit index...
+func (c *localCluster) kvTable() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var sts []serverStatus
@@ -373,17 +382,21 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 		tlsFiles = &live.TLSFiles{CA: filepath.Join(f.tlsDir, "ca.pem"), Cert: filepath.Join(f.tlsDir, "client.pem"), Key: filepath.Join(f.tlsDir, "client-key.pem")}
 		tlsFlags = fmt.Sprintf(" --tls-ca %s --tls-cert %s --tls-key %s", tlsFiles.CA, tlsFiles.Cert, tlsFiles.Key)
 	}
-	if alg.Name == "raft" {
+	if kvServices[alg.Name] {
 		endpoints := map[node.ID]string{}
 		var list []string
 		for _, m := range c.members {
 			endpoints[node.ID(m.id)] = m.peerAddr
 			list = append(list, m.peerAddr)
 		}
-		c.kv = newKVClient(endpoints, tlsFiles)
+		c.kv, c.membership = newKVClient(endpoints, tlsFiles), joinable[alg.Name]
 		defer c.kv.Close()
 		c.printf("use the key-value store with: synod kv --endpoints %s%s put KEY VALUE   (get, del, cas, range, status...)\n", strings.Join(list, ","), tlsFlags)
-		c.printf("Ctrl-C stops the cluster; type help for commands (add N and remove N change the membership)\n")
+		if c.membership {
+			c.printf("Ctrl-C stops the cluster; type help for commands (add N and remove N change the membership)\n")
+		} else {
+			c.printf("Ctrl-C stops the cluster; type help for commands\n")
+		}
 	} else {
 		c.printf("send requests with: synod request --to %s%s TYPE JSON   (Ctrl-C stops the cluster; type help for commands)\n", c.members[0].peerAddr, tlsFlags)
 	}
@@ -453,10 +466,10 @@ func (c *localCluster) command(line string) {
 	case "status":
 		c.table()
 		if c.kv != nil {
-			c.raftTable()
+			c.kvTable()
 		}
 	case "add", "remove":
-		if c.kv == nil {
+		if !c.membership {
 			c.printf("%s: only a raft cluster changes its membership\n", f[0])
 		} else if m := pick(); m != nil {
 			if f[0] == "add" {
@@ -466,13 +479,13 @@ func (c *localCluster) command(line string) {
 			}
 		}
 	case "help":
-		if c.kv != nil {
+		if c.membership {
 			c.printf("commands: kill N, restart N, add N, remove N, status, help\n")
 		} else {
 			c.printf("commands: kill N, restart N, status, help\n")
 		}
 	default:
-		if c.kv != nil {
+		if c.membership {
 			c.printf("unknown command %q: want kill N, restart N, add N, remove N, status or help\n", f[0])
 		} else {
 			c.printf("unknown command %q: want kill N, restart N, status or help\n", f[0])

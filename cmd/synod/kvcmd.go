@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/consensus"
 	"github.com/synod-dev/synod/kv"
 	"github.com/synod-dev/synod/live"
 	"github.com/synod-dev/synod/node"
@@ -27,7 +28,8 @@ import (
 )
 
 // This file is `synod kv`: a blocking client of the replicated key-value
-// service (package kv) running on a live cluster (`synod cluster raft`).
+// service (package kv) running on a live cluster (`synod cluster raft` or
+// `synod cluster multipaxos`).
 // The client side follows the dissertation's chapter 6, as kv.Client does in
 // the simulator: it finds the leader by following the servers' hints, keeps
 // a session so that a retried write is applied once, and backs off
@@ -172,7 +174,7 @@ func (c *kvClient) call(ctx context.Context, id node.ID, body []byte) (kv.Result
 		var re *live.RequestError
 		switch {
 		case errors.As(err, &re) && strings.HasPrefix(re.Msg, "bad request"):
-			return kv.Result{}, finalError{fmt.Errorf("%v does not serve the key-value API (is the cluster running raft?): %s", id, re.Msg)}
+			return kv.Result{}, finalError{fmt.Errorf("%v does not serve the key-value API (is the cluster running raft or multipaxos?): %s", id, re.Msg)}
 		case errors.As(err, &re), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		default: // unreachable, or the connection broke
 			c.drop(id, cl)
@@ -180,7 +182,7 @@ func (c *kvClient) call(ctx context.Context, id node.ID, body []byte) (kv.Result
 		return kv.Result{}, err
 	}
 	if typ != kvResultType {
-		return kv.Result{}, finalError{fmt.Errorf("%v answered a %s, not a %s: is the cluster running raft?", id, typ, kvResultType)}
+		return kv.Result{}, finalError{fmt.Errorf("%v answered a %s, not a %s: is the cluster running raft or multipaxos?", id, typ, kvResultType)}
 	}
 	var res kv.Result
 	if err := json.Unmarshal(reply, &res); err != nil {
@@ -414,25 +416,40 @@ func shortError(err error) string {
 	return s
 }
 
-// status asks server id for its Raft status, in one attempt.
-func (c *kvClient) status(ctx context.Context, id node.ID) (raft.Status, error) {
+// statusResult asks server id for the status of its replicated log, in one
+// attempt.
+func (c *kvClient) statusResult(ctx context.Context, id node.ID) (kv.Result, error) {
 	body, _ := json.Marshal(kv.ClientRequest{Op: kv.AnyOp{V: kv.StatusOp{}}})
 	res, err := c.call(ctx, id, body)
 	switch {
 	case err != nil:
+		return kv.Result{}, err
+	case res.Code != kv.CodeOK || (res.Status == nil && res.MultiPaxos == nil):
+		return kv.Result{}, fmt.Errorf("%v: %s", id, cmp.Or(res.Err, "no status in the reply"))
+	}
+	return res, nil
+}
+
+// status asks server id for its Raft status, in one attempt.
+func (c *kvClient) status(ctx context.Context, id node.ID) (raft.Status, error) {
+	res, err := c.statusResult(ctx, id)
+	switch {
+	case err != nil:
 		return raft.Status{}, err
-	case res.Code != kv.CodeOK || res.Status == nil:
-		return raft.Status{}, fmt.Errorf("%v: %s", id, cmp.Or(res.Err, "no status in the reply"))
+	case res.Status == nil:
+		return raft.Status{}, fmt.Errorf("%v runs Multi-Paxos, not Raft", id)
 	}
 	return *res.Status, nil
 }
 
-// serverStatus is one server's status, or why it could not be had.
+// serverStatus is one server's status, or why it could not be had: Status
+// on Raft, MultiPaxos on Multi-Paxos.
 type serverStatus struct {
-	ID      node.ID
-	Address string
-	Status  raft.Status
-	Err     error
+	ID         node.ID
+	Address    string
+	Status     raft.Status
+	MultiPaxos *consensus.MultiPaxosStatus
+	Err        error
 }
 
 // statuses asks every server for its status at once, each for at most
@@ -445,7 +462,11 @@ func (c *kvClient) statuses(ctx context.Context, timeout time.Duration) []server
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			out[i].Status, out[i].Err = c.status(sctx, id)
+			res, err := c.statusResult(sctx, id)
+			out[i].Err, out[i].MultiPaxos = err, res.MultiPaxos
+			if res.Status != nil {
+				out[i].Status = *res.Status
+			}
 		})
 	}
 	wg.Wait()
@@ -458,7 +479,7 @@ func leaderStatus(sts []serverStatus) (raft.Status, bool) {
 	var best raft.Status
 	found := false
 	for _, s := range sts {
-		if s.Err == nil && s.Status.Role == raft.Leader && (!found || s.Status.Term > best.Term) {
+		if s.Err == nil && s.MultiPaxos == nil && s.Status.Role == raft.Leader && (!found || s.Status.Term > best.Term) {
 			best, found = s.Status, true
 		}
 	}
@@ -469,7 +490,7 @@ func leaderStatus(sts []serverStatus) (raft.Status, bool) {
 // the node ID) or "0=host:port,1=host:port" (IDs may then have gaps).
 func parseEndpoints(s string) (map[node.ID]string, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("--endpoints is required: the servers' addresses as HOST:PORT,HOST:PORT,... in node-ID order (synod cluster raft prints the list)")
+		return nil, fmt.Errorf("--endpoints is required: the servers' addresses as HOST:PORT,HOST:PORT,... in node-ID order (synod cluster prints the list)")
 	}
 	eps := map[node.ID]string{}
 	for i, part := range strings.Split(s, ",") {
@@ -521,14 +542,15 @@ func newKVCmd() *cobra.Command {
 	f := &kvFlags{}
 	cmd := &cobra.Command{
 		Use:   "kv COMMAND --endpoints HOST:PORT,HOST:PORT,...",
-		Short: "Read and write the replicated key-value store of a live raft cluster",
-		Long: `A client of the key-value service that "synod cluster raft" runs. It finds the
+		Short: "Read and write the replicated key-value store of a live raft or multipaxos cluster",
+		Long: `A client of the key-value service that "synod cluster raft" (or multipaxos)
+runs. It finds the
 leader by itself (following the servers' hints), retries through leader
 changes with exponential backoff, and opens a session so that a write retried
 after a lost answer is applied exactly once. It gives up after --timeout.
 
 --endpoints lists the servers in node-ID order (n0's address first), as
-"synod cluster raft" prints it, or as ID=HOST:PORT pairs.`,
+"synod cluster" prints it, or as ID=HOST:PORT pairs.`,
 		Example: `  synod kv --endpoints 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002 put greeting hello
   synod kv --endpoints $EP get greeting
   synod kv --endpoints $EP cas greeting hello bonjour
@@ -681,24 +703,28 @@ after a lost answer is applied exactly once. It gives up after --timeout.
 	rng.Flags().BoolVar(&f.asJSON, "json", false, `print a JSON array of {"key","value"} objects`)
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show every server's Raft status: role, term, leader, commit index, configuration",
+		Short: "Show every server's status: role, term (Raft) or ballot (Multi-Paxos), leader, commit index, members",
 		Args:  exactArgs("status"),
 		RunE: run(func(cmd *cobra.Command, _ []string) error {
 			sts := f.client.statuses(f.ctx, f.timeout)
 			if f.asJSON {
 				type entry struct {
-					Node    string       `json:"node"`
-					Address string       `json:"address"`
-					Role    string       `json:"role,omitempty"`
-					Status  *raft.Status `json:"status,omitempty"`
-					Error   string       `json:"error,omitempty"`
+					Node       string                      `json:"node"`
+					Address    string                      `json:"address"`
+					Role       string                      `json:"role,omitempty"`
+					Status     *raft.Status                `json:"status,omitempty"`
+					MultiPaxos *consensus.MultiPaxosStatus `json:"multipaxos,omitempty"`
+					Error      string                      `json:"error,omitempty"`
 				}
 				var es []entry
 				for _, s := range sts {
 					e := entry{Node: s.ID.String(), Address: s.Address}
-					if s.Err != nil {
+					switch {
+					case s.Err != nil:
 						e.Error = shortError(s.Err)
-					} else {
+					case s.MultiPaxos != nil:
+						e.Role, e.MultiPaxos = s.MultiPaxos.Role.String(), s.MultiPaxos
+					default:
 						e.Role, e.Status = s.Status.Role.String(), &s.Status
 					}
 					es = append(es, e)
@@ -789,6 +815,12 @@ func (c *kvClient) configNote(ctx context.Context) string {
 
 // printStatuses prints servers' statuses as a table.
 func printStatuses(w io.Writer, sts []serverStatus) {
+	for _, s := range sts {
+		if s.MultiPaxos != nil {
+			printMultiPaxosStatuses(w, sts)
+			return
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tADDRESS\tROLE\tTERM\tLEADER\tCOMMIT\tAPPLIED\tLAST\tVOTERS\tLEARNERS")
 	var notes []string
@@ -801,6 +833,31 @@ func printStatuses(w io.Writer, sts []serverStatus) {
 		st := s.Status
 		fmt.Fprintf(tw, "%v\t%s\t%v\t%d\t%v\t%d\t%d\t%d\t%v\t%v\n", st.ID, s.Address, st.Role, st.Term, st.Leader,
 			st.CommitIndex, st.LastApplied, st.LastIndex, st.Config.Voters, st.Config.Learners)
+	}
+	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+}
+
+// printMultiPaxosStatuses prints the statuses of Multi-Paxos servers: the
+// ballot each promised (round.leader), the chosen prefix (commit), the last
+// slot executed, the next slot (proposed, on the leader) and the snapshot's.
+func printMultiPaxosStatuses(w io.Writer, sts []serverStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tADDRESS\tROLE\tBALLOT\tLEADER\tCOMMIT\tEXECUTED\tNEXT\tSNAPSHOT\tMEMBERS")
+	var notes []string
+	for _, s := range sts {
+		st := s.MultiPaxos
+		if s.Err != nil || st == nil {
+			fmt.Fprintf(tw, "%v\t%s\tdown\t-\t-\t-\t-\t-\t-\t-\n", s.ID, s.Address)
+			if s.Err != nil {
+				notes = append(notes, fmt.Sprintf("%v: %s", s.ID, shortError(s.Err)))
+			}
+			continue
+		}
+		fmt.Fprintf(tw, "%v\t%s\t%v\t%s\t%v\t%d\t%d\t%d\t%d\t%v\n", st.ID, s.Address, st.Role, st.Ballot, st.Leader,
+			st.Commit, st.Executed, st.NextSlot, st.SnapshotSlot, st.Members)
 	}
 	tw.Flush()
 	for _, n := range notes {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/synod-dev/synod/consensus"
+	"github.com/synod-dev/synod/kv"
+	"github.com/synod-dev/synod/node"
+)
+
+// These tests run the replicated key-value service on Multi-Paxos as real
+// `synod node` processes with fsynced FileStores on 127.0.0.1, and break
+// them, as live_raft_test.go does for Raft.
+
+// startMultiPaxosCluster starts three Multi-Paxos servers with traces. The
+// Raft tests' key-value helpers (acks, writeConcurrently, checkReadable,
+// do) work on any key-value cluster: they get the cluster wrapped in a
+// raftCluster.
+func startMultiPaxosCluster(t *testing.T) *raftCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts node processes; skipped with -short")
+	}
+	c := startCluster(t, "multipaxos", 3)
+	endpoints := map[node.ID]string{}
+	for i, p := range c.peers {
+		endpoints[node.ID(i)] = p
+	}
+	rc := &raftCluster{liveCluster: c, members: 3, client: newKVClient(endpoints, nil)}
+	t.Cleanup(rc.client.Close)
+	return rc
+}
+
+// waitMultiPaxosLeader waits for a leader other than not that every running
+// server follows in its ballot, and returns its status.
+func waitMultiPaxosLeader(rc *raftCluster, not node.ID) consensus.MultiPaxosStatus {
+	rc.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		sts := rc.client.statuses(ctx, 500*time.Millisecond)
+		cancel()
+		var ld *consensus.MultiPaxosStatus
+		for _, s := range sts {
+			if s.Err == nil && s.MultiPaxos != nil && s.MultiPaxos.Role == consensus.MultiPaxosLeader && s.ID != not {
+				ld = s.MultiPaxos
+			}
+		}
+		agreed := ld != nil
+		for _, s := range sts {
+			if agreed && s.Err == nil && (s.MultiPaxos == nil || s.MultiPaxos.Leader != ld.ID || s.MultiPaxos.Ballot != ld.Ballot) {
+				agreed = false
+			}
+		}
+		if agreed {
+			return *ld
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.t.Fatalf("no Multi-Paxos leader (other than %v) within 10s\n%s", not, rc.logs())
+	return consensus.MultiPaxosStatus{}
+}
+
+// multiPaxosStatus asks server id for its status.
+func multiPaxosStatus(rc *raftCluster, id node.ID) (consensus.MultiPaxosStatus, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	res, err := rc.client.statusResult(ctx, id)
+	if err != nil {
+		return consensus.MultiPaxosStatus{}, err
+	}
+	if res.MultiPaxos == nil {
+		return consensus.MultiPaxosStatus{}, errNotMultiPaxos
+	}
+	return *res.MultiPaxos, nil
+}
+
+var errNotMultiPaxos = &kvOpError{kv.Result{Err: "the server does not run Multi-Paxos"}}
+
+// SIGKILL the Multi-Paxos leader while clients write: a new leader wins a
+// higher ballot, every acknowledged write is still there, and the killed
+// server, restarted from its data directory, catches up. The nodes' traces,
+// merged, satisfy Multi-Paxos' invariants.
+func TestLiveMultiPaxosLeaderKilled(t *testing.T) {
+	rc := startMultiPaxosCluster(t)
+	old := waitMultiPaxosLeader(rc, node.None)
+	a := newAcks()
+	if failed := rc.writeConcurrently(a, 15, "a", "b", "c", "d"); len(failed) > 0 {
+		t.Fatalf("writes on a healthy cluster failed: %v", failed)
+	}
+
+	// Kill the leader while four more sessions write: their writes must go
+	// through the new leader (retried safely with their session numbers).
+	done := make(chan []error, 1)
+	go func() { done <- rc.writeConcurrently(a, 30, "e", "f", "g", "h") }()
+	for deadline := time.Now().Add(10 * time.Second); a.len() < 60+20; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes acknowledged after 10s\n%s", a.len(), rc.logs())
+		}
+	}
+	rc.kill(int(old.ID))
+	atKill := a.len()
+	if failed := <-done; len(failed) > 0 {
+		t.Fatalf("writes failed across the leader's crash: %v\n%s", failed, rc.logs())
+	}
+	ld := waitMultiPaxosLeader(rc, old.ID)
+	if ld.Ballot <= old.Ballot {
+		t.Fatalf("new leader %v in ballot %s, not above the killed leader's %s", ld.ID,
+			ld.Ballot, old.Ballot)
+	}
+	if a.len() != 180 || atKill >= 180 {
+		t.Fatalf("%d writes acknowledged, %d of them before the kill; want 180, some after", a.len(), atKill)
+	}
+	t.Logf("%d writes acknowledged before the leader %v was killed, %d after; new leader %v in ballot %s",
+		atKill, old.ID, 180-atKill, ld.ID, ld.Ballot)
+	rc.checkReadable(a)
+	res, err := rc.do(kv.Range{Prefix: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.KVs) != a.len() {
+		t.Fatalf("range lists %d keys, %d were written", len(res.KVs), a.len())
+	}
+
+	// Restart the killed server from its data directory: it follows the
+	// leader and catches up with the chosen slots it missed. (Its own
+	// ballot may preempt the leader once, if it campaigns before the
+	// leader's stream to it reconnects: the leader then runs phase 1 again
+	// above it.)
+	rc.start(int(old.ID))
+	if _, err := rc.do(kv.Put{Key: "after-restart", Value: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	ld = waitMultiPaxosLeader(rc, node.None)
+	lst, err := multiPaxosStatus(rc, ld.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st consensus.MultiPaxosStatus
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st, err = multiPaxosStatus(rc, old.ID)
+		if err == nil && st.Executed >= lst.Commit && st.Leader == ld.ID && st.Ballot == ld.Ballot {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarted %v did not catch up to slot %d under %v within 10s: %+v, %v\n%s", old.ID, lst.Commit, ld.ID, st, err, rc.log(int(old.ID)))
+		}
+	}
+	if st.Role != consensus.MultiPaxosFollower {
+		t.Fatalf("restarted %v is %v; want a follower of %v", old.ID, st.Role, ld.ID)
+	}
+
+	// The status table shows every server in the same ballot.
+	out, err := synod("kv", "--endpoints", strings.Join(rc.peers, ","), "status")
+	if err != nil {
+		t.Fatalf("synod kv status: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, " "+ld.Ballot.String()+" "); n != 3 || !strings.Contains(out, "BALLOT") {
+		t.Errorf("synod kv status shows ballot %s on %d servers, want 3:\n%s", ld.Ballot, n, out)
+	}
+
+	rc.stopAll()
+	for _, c := range consensus.CheckMultiPaxos(rc.traces(t)) {
+		if !c.OK {
+			t.Errorf("the live traces: %s: %s", c.Property, c.Detail)
+		} else {
+			t.Logf("the live traces: %s: %s", c.Property, c.Detail)
+		}
+	}
+}
+
+// Membership changes and leadership transfer are Raft's: on Multi-Paxos
+// synod kv says so in one line.
+func TestLiveMultiPaxosRefusesMembershipChanges(t *testing.T) {
+	rc := startMultiPaxosCluster(t)
+	waitMultiPaxosLeader(rc, node.None)
+	eps := strings.Join(rc.peers, ",")
+	for _, args := range [][]string{{"add-server", "3"}, {"remove-server", "0"}, {"transfer", "1"}} {
+		out, err := synod(append([]string{"kv", "--endpoints", eps}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "not supported on Multi-Paxos") {
+			t.Errorf("synod kv %s: %v\n%s; want not supported on Multi-Paxos", strings.Join(args, " "), err, out)
+		}
+	}
+	if out, err := synod("kv", "--endpoints", eps, "put", "k", "v"); err != nil || out != "OK\n" {
+		t.Errorf("put after the refused changes: %q, %v", out, err)
+	}
+}
+
+// `synod cluster multipaxos` as a user drives it: the endpoints hint,
+// `synod kv` against it, the status table on standard input, kill and
+// restart of the leader, and a clean stop.
+func TestClusterMultiPaxosCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts node processes; skipped with -short")
+	}
+	c := startClusterProc(t, "cluster", "multipaxos", "--nodes", "3", "--data", t.TempDir(), "--no-trace")
+	waitFor := func(re string) []string { t.Helper(); return c.waitFor(re, 20*time.Second) }
+	eps := waitFor(`synod kv --endpoints (\S+) put`)[1]
+	if n := len(strings.Split(eps, ",")); n != 3 {
+		t.Fatalf("the endpoints hint lists %d addresses, want 3 servers and no spares: %s", n, eps)
+	}
+	kvc := func(args ...string) string {
+		t.Helper()
+		got, err := synod(append([]string{"kv", "--endpoints", eps, "--timeout", "10s"}, args...)...)
+		if err != nil {
+			t.Fatalf("synod kv %s: %v\n%s\n%s", strings.Join(args, " "), err, got, c.output())
+		}
+		return got
+	}
+	if got := kvc("put", "greeting", "hello"); got != "OK\n" {
+		t.Fatalf("put printed %q", got)
+	}
+	c.send("status")
+	m := waitFor(`(n\d) +127\.0\.0\.1:\d+ +leader +(\d+\.n\d) +n\d +\d+ +\d+ +\d+ +0 +\[n0 n1 n2\]`)
+	leader := strings.TrimPrefix(m[1], "n")
+	c.send("kill " + leader)
+	waitFor(`killed n` + leader + ` with SIGKILL`)
+	if got := kvc("cas", "greeting", "hello", "bonjour"); got != "OK\n" {
+		t.Fatalf("cas after the leader's kill printed %q", got)
+	}
+	c.send("restart " + leader)
+	waitFor(`restarted n` + leader)
+	if got := kvc("get", "greeting"); got != "bonjour\n" {
+		t.Fatalf("get printed %q", got)
+	}
+	c.send("add 3")
+	waitFor(`add: only a raft cluster changes its membership`)
+	c.stop()
+}
