@@ -244,6 +244,9 @@ func (r *Raft) heartbeatTick() {
 	if r.transferee != node.None && now.Sub(r.transferFrom) >= r.cfg.ElectionTimeoutMin {
 		r.transferee = node.None
 	}
+	// The heartbeats are a read round (diss. §6.4): they confirm the
+	// leadership for the reads waiting and extend the lease.
+	r.reads.begin(r)
 	for _, id := range r.peers() {
 		p := r.progress[id]
 		switch {
@@ -266,7 +269,7 @@ func (r *Raft) heartbeatTick() {
 			r.sendAppend(id, true)
 		}
 	}
-	r.reads.round(r)
+	r.reads.end(r)
 }
 
 // TransferLeadership hands leadership to server to (diss. §3.10): the leader

@@ -283,3 +283,39 @@ func TestFollowerHearingNewLeaderRestartsTimer(t *testing.T) {
 		t.Fatalf("n2's election timer was not restarted by the new leader (due %v before, %v after)", before.At, after.At)
 	}
 }
+
+// The heartbeats are the read round: one tick of an idle leader sends each
+// follower one AppendEntries, not a heartbeat and then a second round for
+// reads, and a read waiting for confirmation is served by those very
+// heartbeats.
+func TestHeartbeatIsTheReadRound(t *testing.T) {
+	c := newCluster(t, 3, Config{})
+	c.campaign(0)
+	c.mustLead(0, 1)
+	c.settle()
+
+	served := false
+	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		served = true
+	})
+	c.queue = nil // hold the read's own round back: the tick must serve it
+	c.envs[0].Sent = nil
+	c.servers[0].Timeout(c.envs[0], heartbeatTimer{})
+	c.collect()
+	per := map[node.ID]int{}
+	for _, s := range c.envs[0].Sent {
+		if _, ok := s.Msg.(AppendEntries); ok {
+			per[s.To]++
+		}
+	}
+	if per[1] != 1 || per[2] != 1 {
+		t.Fatalf("AppendEntries sent by one heartbeat tick: %v, want one to each follower", per)
+	}
+	c.settle()
+	if !served {
+		t.Fatal("the read waiting for a round was not served by the heartbeats")
+	}
+}

@@ -64,6 +64,15 @@ func (r *Raft) startReadRound() {
 // round starts heartbeat round ctx+1 to every follower (the heartbeats of
 // §5.2 double as the confirmation).
 func (s *readState) round(r *Raft) {
+	s.begin(r)
+	for _, id := range r.peers() {
+		r.sendAppend(id, true)
+	}
+	s.end(r)
+}
+
+// begin numbers a new round, ctx+1, which the AppendEntries sent next carry.
+func (s *readState) begin(r *Raft) {
 	s.want = false
 	s.ctx++
 	if s.starts == nil {
@@ -71,10 +80,11 @@ func (s *readState) round(r *Raft) {
 	}
 	s.starts[s.ctx] = r.env.Now()
 	delete(s.starts, s.ctx-16)
-	for _, id := range r.peers() {
-		r.sendAppend(id, true)
-	}
-	s.tally(r) // a cluster of one confirms its own round
+}
+
+// end follows a round's sends: a cluster of one confirms its own round.
+func (s *readState) end(r *Raft) {
+	s.tally(r)
 	r.serveReads()
 }
 
