@@ -46,6 +46,13 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 		cfg.Nemesis.Servers = spec.nodes
 	}
 	cfg.Seed = seed
+	if cfg.Rounds == 0 {
+		cfg.Rounds = spec.alg.Rounds
+	}
+	if spec.alg.Reorder && cfg.Network.Default == (sim.Link{}) {
+		cfg.Network.Default = sim.DefaultLink
+		cfg.Network.Default.Reorder = true
+	}
 	cfg.New = spec.alg.New(spec.variant, spec.nodes)
 	cfg.Registry = spec.alg.registry()
 	if spec.alg.Faults != nil && !hasClockFaults(&cfg) {

@@ -75,7 +75,7 @@ a schedule (--schedule), whose syntax is:
 	fl.Var(latency{&f.link.Latency}, "latency", "one-way latency: 5ms, uniform:1ms-10ms or exp:1ms+4ms")
 	fl.Var(probability{&f.link.Loss}, "loss", "probability that a message is lost")
 	fl.Var(probability{&f.link.Duplicate}, "dup", "probability that a message is delivered twice")
-	fl.BoolVar(&f.link.Reorder, "reorder", false, "let messages overtake each other (links are FIFO by default)")
+	fl.BoolVar(&f.link.Reorder, "reorder", false, "let messages overtake each other (links are FIFO unless the algorithm's default says otherwise)")
 	fl.Var(bandwidth{&f.link.Bandwidth}, "bandwidth", "link bandwidth, e.g. 1MB/s (0: unlimited)")
 
 	fl.StringArrayVar(&f.links, "link", nil, "override one link or a set of links (repeatable): "+strings.ReplaceAll(sim.LinkSyntax, "\n", " "))
@@ -91,7 +91,7 @@ a schedule (--schedule), whose syntax is:
 	fl.Var(drift{&f.nemesis.Drift}, "drift", "give each node a clock rate error in [-drift, +drift], e.g. 0.0001")
 	fl.Var(duration{&f.nemesis.Stop}, "faults-until", "stop random faults then, heal and restart everything (default: half the run)")
 	fl.StringVar(&f.schedule, "schedule", "", `nemesis schedule, e.g. "1s partition n0|n1,n2; 2s heal"`)
-	fl.Var(duration{&f.rounds}, "rounds", "synchronous-rounds mode with rounds of this length")
+	fl.Var(duration{&f.rounds}, "rounds", "synchronous-rounds mode with rounds of this length (default: the algorithm's own, if it is round-based)")
 	fl.BoolVar(&f.noEncode, "no-encode", false, "skip encoding messages (faster; bytes are not counted)")
 
 	fl.StringVar(&f.tracePath, "trace", "", "write the trace as JSON Lines to this file")
@@ -159,12 +159,19 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	if nem.Crash > 0 && nem.RestartAfter == 0 && !cmd.Flags().Changed("restart-after") {
 		nem.RestartAfter = 100 * time.Millisecond
 	}
-	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode,
+	rounds, link := f.rounds, f.link
+	if !cmd.Flags().Changed("rounds") {
+		rounds = alg.Rounds
+	}
+	if !cmd.Flags().Changed("reorder") {
+		link.Reorder = alg.Reorder
+	}
+	spec.base = sim.Config{Network: sim.Network{Default: link}, Nemesis: nem, Rounds: rounds, NoEncode: f.noEncode,
 		NoClocks: spec.nodes > maxClockNodes}
 	if len(f.links) > 0 {
 		spec.base.Network.Links = map[sim.Pair]sim.Link{}
 		for _, l := range f.links {
-			if err := sim.ParseLinkOverride(l, spec.nodes, f.link, spec.base.Network.Links); err != nil {
+			if err := sim.ParseLinkOverride(l, spec.nodes, link, spec.base.Network.Links); err != nil {
 				return nil, fmt.Errorf("bad --link: %w", err)
 			}
 		}
