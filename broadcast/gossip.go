@@ -308,34 +308,62 @@ type GossipStats struct {
 
 // GossipStatsOf measures a gossip run from its trace.
 func GossipStatsOf(t *trace.Trace) GossipStats {
-	st := GossipStats{Nodes: t.Nodes}
-	seen := make([]bool, t.Nodes)
-	first, last := -1, 0
+	m := NewGossipMeter(t.Nodes)
 	for i := range t.Events {
-		e := &t.Events[i]
+		m.Record(&t.Events[i])
+	}
+	return m.Stats()
+}
+
+// GossipMeter measures a gossip run event by event: it is a trace.Recorder,
+// so that a run too large to keep (N = 100,000) can be measured as it goes.
+type GossipMeter struct {
+	nodes, infected, maxHops int
+	seen                     []bool
+	first, last              int   // rounds of the first and latest first infections
+	sends                    []int // messages sent, by round
+}
+
+// NewGossipMeter returns a meter for a group of n.
+func NewGossipMeter(n int) *GossipMeter {
+	return &GossipMeter{nodes: n, seen: make([]bool, n), first: -1}
+}
+
+// Record implements trace.Recorder.
+func (m *GossipMeter) Record(e *trace.Event) {
+	switch e.Kind {
+	case trace.Send:
+		for len(m.sends) <= e.Round {
+			m.sends = append(m.sends, 0)
+		}
+		m.sends[e.Round]++
+	case trace.Emit:
 		inf, ok := e.Value.(Infected)
-		if e.Kind != trace.Emit || !ok || e.Node < 0 || int(e.Node) >= len(seen) {
-			continue
+		if !ok || e.Node < 0 || int(e.Node) >= len(m.seen) {
+			return
 		}
-		if !seen[e.Node] {
-			seen[e.Node] = true
-			st.Infected++
-			if first < 0 {
-				first = e.Round
+		if !m.seen[e.Node] {
+			m.seen[e.Node] = true
+			m.infected++
+			if m.first < 0 {
+				m.first = e.Round
 			}
-			last = e.Round
+			m.last = e.Round
 		}
-		st.MaxHops = max(st.MaxHops, inf.Hops)
+		m.maxHops = max(m.maxHops, inf.Hops)
 	}
-	if first >= 0 {
-		st.Rounds = last - first
+}
+
+// Stats returns the figures of the events recorded so far.
+func (m *GossipMeter) Stats() GossipStats {
+	st := GossipStats{Nodes: m.nodes, Infected: m.infected, MaxHops: m.maxHops}
+	if m.first >= 0 {
+		st.Rounds = m.last - m.first
 	}
-	for i := range t.Events {
-		if e := &t.Events[i]; e.Kind == trace.Send {
-			st.Messages++
-			if e.Round <= last {
-				st.MessagesToCover++
-			}
+	for r, n := range m.sends {
+		st.Messages += n
+		if r <= m.last {
+			st.MessagesToCover += n
 		}
 	}
 	return st
