@@ -59,7 +59,10 @@ type Step struct {
 	// good: its message reaches the processes in Reaches and no other, and
 	// then Sender stops. A harness stages it by cutting the links from
 	// Sender to the others just before the request and crashing Sender
-	// just after it, at the same instant.
+	// just after it, at the same instant. (The simulator then also drops
+	// whatever Sender sent those others earlier that is still in flight,
+	// as a crash loses what the sender's buffers held: in a burst, the
+	// earlier messages may be cut off too.)
 	Crash   bool
 	Reaches []node.ID
 }
