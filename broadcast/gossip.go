@@ -118,7 +118,8 @@ func GossipMessages() []any { return []any{Rumor{}, pull{}, Infected{}} }
 //
 // Gossip assumes nothing of the links and tolerates crashes: loss and dead
 // peers only slow it down. It promises coverage with high probability, not
-// certainty.
+// certainty. It needs the rounds: in a runtime without them (the live
+// one) the rumor never leaves its origin.
 type Gossip struct {
 	cfg GossipConfig
 	// round is the current round: that of the last tick.
