@@ -1,11 +1,6 @@
-// Package broadcast holds the broadcast and multicast algorithms: best-effort,
-// reliable, causal, totally ordered and gossip, each a node.Process, with the
-// checkers of the properties they promise.
 package broadcast
 
 import (
-	"cmp"
-	"fmt"
 	"slices"
 
 	"github.com/synod-dev/synod/clock"
@@ -28,26 +23,6 @@ func TextbookMessagesPerMulticast(n int) float64 {
 // whole group in total order. The request is answered with the Delivered
 // event of the message once the originating process itself delivers it.
 type Multicast struct {
-	Payload string
-}
-
-// Sent is emitted by the originator of a multicast just before it sends the
-// message, so that checkers can place the send in the run's ground-truth
-// happens-before order. (TS, Sender) is the message's identity, Lamport's
-// T_m:P_i.
-type Sent struct {
-	Sender  node.ID
-	TS      uint64
-	Payload string
-}
-
-// Delivered is emitted when a process delivers a multicast to its
-// application: in Lamport's terms, when the message leaves the head of the
-// process's request queue. It is also the reply to the originator's Multicast
-// request.
-type Delivered struct {
-	Sender  node.ID
-	TS      uint64
 	Payload string
 }
 
@@ -86,25 +61,6 @@ type TotalOrderConfig struct {
 	// different orders, which CheckTotalOrder must catch.
 	EarlyDeliver bool
 }
-
-// msgID is a multicast's identity, Lamport's T_m:P_i. Ordering by timestamp
-// and then by sender (Lamport's arbitrary total order ≺ on processes, here the
-// rank) gives the total order "⇒" of the 1978 paper.
-type msgID struct {
-	TS     uint64
-	Sender node.ID
-}
-
-// compare orders multicasts by timestamp, then by sender.
-func (a msgID) compare(b msgID) int {
-	if c := cmp.Compare(a.TS, b.TS); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Sender, b.Sender)
-}
-
-// String formats the identity as Lamport writes it, "T:P" ("7:n2").
-func (a msgID) String() string { return fmt.Sprintf("%d:%v", a.TS, a.Sender) }
 
 // pending is a multicast a process knows of (from the message itself or from
 // an acknowledgement that overtook it) and has not delivered yet.

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synod-dev/synod/broadcast"
 	"github.com/synod-dev/synod/clock"
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/sim"
@@ -62,6 +61,9 @@ type algorithm struct {
 	// Costs, if set, are further costs measured on a run beside their
 	// textbook figures (entry delay, detection time, rounds...).
 	Costs func(t *trace.Trace, n int) []trace.Cost
+	// Reorder makes the default links reorder messages (the default
+	// --reorder), for algorithms whose point is to mend the order.
+	Reorder bool
 	// Faults, if set, are default clock faults (skew/drift per node) for a
 	// group of n, applied when the user gives none of their own (no --skew,
 	// no --drift, no skew or drift action in --schedule): clock
@@ -120,9 +122,10 @@ var catalog = slices.Concat(
 	multipaxosCatalog(),
 	snapshotCatalog(),
 	commitCatalog(),
+	broadcastCatalog(),
 )
 
-// coreCatalog lists the first algorithms: logical clocks and broadcast.
+// coreCatalog lists the first algorithms: logical clocks.
 var coreCatalog = []*algorithm{
 	{
 		Name:       "clock/lamport",
@@ -163,49 +166,6 @@ var coreCatalog = []*algorithm{
 		GroundTruth: true,
 		Check:       clock.CheckVector,
 		Textbook:    func(n int) textbook { return textbook{Note: fmt.Sprintf("N = %d counters per message", n)} },
-	},
-	{
-		Name:       "broadcast/total-order",
-		FaultModel: "reliable FIFO links, no crashes",
-		Summary:    "Lamport's totally ordered multicast: timestamped, queued by (ts, sender), delivered when all have acknowledged",
-		Nodes:      4,
-		Length:     5 * time.Second,
-		Ops:        100,
-		Messages:   broadcast.TotalOrderMessages(),
-		Variants:   []variant{{Name: "early-deliver", Summary: "deliver the head of the queue without waiting for every acknowledgement"}},
-		New: func(v string, _ int) node.Factory {
-			cfg := broadcast.TotalOrderConfig{EarlyDeliver: v == "early-deliver"}
-			return func(node.ID) node.Process { return broadcast.NewTotalOrder(cfg) }
-		},
-		Workload: func(s *sim.Sim, ops int, length time.Duration) { broadcast.TotalOrderWorkload(s, ops, length) },
-		Check:    broadcast.CheckTotalOrder,
-		Textbook: func(n int) textbook {
-			return textbook{PerOp: broadcast.TextbookMessagesPerMulticast(n), Formula: "N(N−1)"}
-		},
-	},
-	{
-		Name:       "broadcast/gossip",
-		FaultModel: "reliable links; coverage with high probability",
-		Summary:    "Push rumor mongering (Demers et al. 1987): each newly infected process pushes to ⌈ln N⌉+3 random peers",
-		Nodes:      50,
-		Length:     10 * time.Second,
-		Ops:        1,
-		Messages:   broadcast.GossipMessages(),
-		Variants:   []variant{{Name: "fanout-1", Summary: "push to a single peer: the epidemic dies out"}},
-		New: func(v string, _ int) node.Factory {
-			cfg := broadcast.GossipConfig{Broken: v == "fanout-1"}
-			return func(node.ID) node.Process { return broadcast.NewGossip(cfg) }
-		},
-		Workload: func(s *sim.Sim, ops int, length time.Duration) {
-			for i := range ops {
-				s.Request(0, node.ID(i%len(s.Group())), broadcast.Rumor{})
-			}
-		},
-		Check: broadcast.CheckGossip,
-		Textbook: func(n int) textbook {
-			f := min(broadcast.DefaultFanout(n), n-1)
-			return textbook{PerOp: float64(n * f), Formula: fmt.Sprintf("N·F = %d·%d", n, f)}
-		},
 	},
 }
 

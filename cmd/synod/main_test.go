@@ -128,7 +128,7 @@ func TestBadInputGetsOneClearLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sim", "nosuch"}, `unknown algorithm "nosuch"; known: broadcast/gossip, broadcast/total-order, clock/lamport, clock/vector`},
+		{[]string{"sim", "nosuch"}, `unknown algorithm "nosuch"; known: broadcast/best-effort, broadcast/causal, broadcast/fifo, broadcast/gossip`},
 		{[]string{"sim", "clock/lamport", "--loss", "1.5"}, `invalid argument "1.5" for "--loss" flag: want a probability between 0 and 1`},
 		{[]string{"sim", "clock/lamport", "--latency", "fast"}, `invalid argument "fast" for "--latency" flag: want a duration`},
 		{[]string{"sim", "clock/lamport", "--crashes", "-1"}, `invalid argument "-1" for "--crashes" flag: want a non-negative rate`},

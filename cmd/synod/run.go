@@ -49,6 +49,10 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 		cfg.Rounds = spec.alg.Rounds
 	}
 	cfg.Seed = seed
+	if spec.alg.Reorder && cfg.Network.Default == (sim.Link{}) {
+		cfg.Network.Default = sim.DefaultLink
+		cfg.Network.Default.Reorder = true
+	}
 	cfg.New = spec.alg.New(spec.variant, spec.nodes)
 	cfg.Registry = spec.alg.registry()
 	if spec.alg.Faults != nil && !hasClockFaults(&cfg) {
@@ -56,6 +60,15 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 	}
 	m := &trace.Metrics{}
 	cfg.Recorders = append([]trace.Recorder{m}, cfg.Recorders...)
+	// A group without clocks is a large one (N > maxClockNodes); in rounds
+	// mode its round ticks, one per process per round, are half its events
+	// and tell nothing, so the stored trace goes without them.
+	var kept *trace.Trace
+	if cfg.NoClocks && cfg.Rounds > 0 && !cfg.DiscardTrace {
+		kept = &trace.Trace{Nodes: cfg.Nodes}
+		cfg.DiscardTrace = true
+		cfg.Recorders = append(cfg.Recorders, withoutRoundTicks{kept})
+	}
 	if cfg.MaxSteps == 0 {
 		cfg.MaxSteps = 50_000_000
 	}
@@ -71,7 +84,10 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 	res.err = s.Run(spec.length)
 	res.end = s.Now()
 	t := s.Trace()
-	res.steps = len(t.Events)
+	if kept != nil {
+		t = kept
+	}
+	res.steps = m.Events
 	if res.err == nil {
 		res.checks = spec.alg.Check(t)
 	}
@@ -79,6 +95,16 @@ func (spec *runSpec) execute(seed uint64, keepTrace bool) runResult {
 		res.trace = t
 	}
 	return res
+}
+
+// withoutRoundTicks records every event but the round ticks into a trace.
+type withoutRoundTicks struct{ t *trace.Trace }
+
+func (w withoutRoundTicks) Record(e *trace.Event) {
+	if _, tick := e.Value.(node.RoundTick); tick && e.Kind == trace.Timer {
+		return
+	}
+	w.t.Record(e)
 }
 
 // hasClockFaults reports whether cfg already sets clock offsets or drift,

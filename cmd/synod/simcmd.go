@@ -75,7 +75,7 @@ a schedule (--schedule), whose syntax is:
 	fl.Var(latency{&f.link.Latency}, "latency", "one-way latency: 5ms, uniform:1ms-10ms or exp:1ms+4ms")
 	fl.Var(probability{&f.link.Loss}, "loss", "probability that a message is lost")
 	fl.Var(probability{&f.link.Duplicate}, "dup", "probability that a message is delivered twice")
-	fl.BoolVar(&f.link.Reorder, "reorder", false, "let messages overtake each other (links are FIFO by default)")
+	fl.BoolVar(&f.link.Reorder, "reorder", false, "let messages overtake each other (links are FIFO unless the algorithm's default says otherwise)")
 	fl.Var(bandwidth{&f.link.Bandwidth}, "bandwidth", "link bandwidth, e.g. 1MB/s (0: unlimited)")
 
 	fl.StringArrayVar(&f.links, "link", nil, "override one link or a set of links (repeatable): "+strings.ReplaceAll(sim.LinkSyntax, "\n", " "))
@@ -159,15 +159,19 @@ func (f *simFlags) spec(cmd *cobra.Command, name string) (*runSpec, error) {
 	if nem.Crash > 0 && nem.RestartAfter == 0 && !cmd.Flags().Changed("restart-after") {
 		nem.RestartAfter = 100 * time.Millisecond
 	}
-	spec.base = sim.Config{Network: sim.Network{Default: f.link}, Nemesis: nem, Rounds: f.rounds, NoEncode: f.noEncode,
-		NoClocks: spec.nodes > maxClockNodes}
-	if f.rounds == 0 {
-		spec.base.Rounds = alg.Rounds
+	rounds, link := f.rounds, f.link
+	if !cmd.Flags().Changed("rounds") {
+		rounds = alg.Rounds
 	}
+	if !cmd.Flags().Changed("reorder") {
+		link.Reorder = alg.Reorder
+	}
+	spec.base = sim.Config{Network: sim.Network{Default: link}, Nemesis: nem, Rounds: rounds, NoEncode: f.noEncode,
+		NoClocks: spec.nodes > maxClockNodes}
 	if len(f.links) > 0 {
 		spec.base.Network.Links = map[sim.Pair]sim.Link{}
 		for _, l := range f.links {
-			if err := sim.ParseLinkOverride(l, spec.nodes, f.link, spec.base.Network.Links); err != nil {
+			if err := sim.ParseLinkOverride(l, spec.nodes, link, spec.base.Network.Links); err != nil {
 				return nil, fmt.Errorf("bad --link: %w", err)
 			}
 		}
