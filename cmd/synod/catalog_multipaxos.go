@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
@@ -11,20 +10,20 @@ import (
 	"github.com/synod-dev/synod/kv"
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/raft"
-	"github.com/synod-dev/synod/sim"
 	"github.com/synod-dev/synod/trace"
 )
 
-// multipaxosClients is how many client processes a simulated Multi-Paxos
-// run adds after the servers, as for Raft.
-const multipaxosClients = 4
-
 // multipaxosCatalog lists Multi-Paxos, run as the replicated key-value
 // service (package kv on consensus.MultiPaxos) with the same client
-// processes, workload and linearizability check as Raft.
+// processes, workload and linearizability check as Raft (kvService).
 func multipaxosCatalog() []*algorithm {
 	length := 10 * time.Second
-	return []*algorithm{{
+	// A server shows by a step (role, ballot or leader) or by restoring its
+	// state machine, which it does at every start.
+	service := kvService{Log: "Multi-Paxos", Check: consensus.CheckMultiPaxos, Servers: func(t *trace.Trace) []node.ID {
+		return append(emittedBy[consensus.MultiPaxosStepped](t), emittedBy[consensus.MultiPaxosRestored](t)...)
+	}}
+	return []*algorithm{service.entry(&algorithm{
 		Name:       "consensus/multipaxos",
 		FaultModel: "crash-recovery, any partition, loss, duplication, reordering; safe always, live with a connected majority",
 		Summary:    "Multi-Paxos (Lamport 2001 §3; van Renesse & Altinbuken 2015) replicating the key-value store: stable leader by ballots, one phase 1 per leadership, batched phase 2, no-op holes, in-order execution, catch-up, snapshots; checks agreement per slot, prefix execution, one leader per ballot and linearizability (porcupine)",
@@ -38,39 +37,11 @@ func multipaxosCatalog() []*algorithm {
 			{Name: "execute-gaps", Summary: "a replica executes a chosen slot at once, before the slots below it", ExposedBy: raftFaults(length)},
 		},
 		New: func(v string, servers int) node.Factory {
-			members := make([]node.ID, servers)
-			for i := range members {
-				members[i] = node.ID(i)
-			}
-			log := kv.MultiPaxosLog(consensus.MultiPaxosConfig{Broken: consensus.MultiPaxosBroken{
+			return kvFactory(servers, kv.ServerConfig{Log: kv.MultiPaxosLog(consensus.MultiPaxosConfig{Broken: consensus.MultiPaxosBroken{
 				NoAdopt:          v == "no-adopt",
 				UnsyncedAcceptor: v == "unsynced-acceptor",
 				ExecuteGaps:      v == "execute-gaps",
-			}})
-			return func(id node.ID) node.Process {
-				if int(id) < servers {
-					return kv.NewServer(kv.ServerConfig{Members: members, Log: log})
-				}
-				return kv.NewClient(kv.ClientConfig{Servers: members})
-			}
-		},
-		Clients: func(int) int { return multipaxosClients },
-		Workload: func(s *sim.Sim, ops int, length time.Duration) {
-			g := s.Group()
-			kv.Workload(s, g[len(g)-multipaxosClients:], ops, length*6/10)
-		},
-		Check: func(t *trace.Trace) []trace.Check {
-			return append(consensus.CheckMultiPaxos(t), kv.CheckLinearizable(t, multipaxosClientsOf(t)))
-		},
-		Explain: func(t *trace.Trace, path string) error {
-			c := kv.Linearizability{VisualizePath: path}.Check(t, multipaxosClientsOf(t))
-			if c.OK {
-				return fmt.Errorf("the history is linearizable; a Multi-Paxos property failed: see the table")
-			}
-			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("porcupine wrote no visualization: %w", err)
-			}
-			return nil
+			}})})
 		},
 		Textbook: func(n int) textbook {
 			// Per command in steady state: accept and accepted to and from
@@ -80,30 +51,7 @@ func multipaxosCatalog() []*algorithm {
 			return textbook{PerOp: float64(3*(n-1) + 2), Formula: "3(N−1)+2"}
 		},
 		Costs: multipaxosCosts,
-	}}
-}
-
-// multipaxosClientsOf finds the client processes of a Multi-Paxos run: the
-// nodes that took requests but never acted as servers.
-func multipaxosClientsOf(t *trace.Trace) []node.ID {
-	servers := map[node.ID]bool{}
-	for _, e := range trace.Emitted[consensus.MultiPaxosStepped](t) {
-		servers[e.Event.Node] = true
-	}
-	for _, e := range trace.Emitted[consensus.MultiPaxosRestored](t) {
-		servers[e.Event.Node] = true
-	}
-	var clients []node.ID
-	seen := map[node.ID]bool{}
-	for i := range t.Events {
-		e := &t.Events[i]
-		if e.Kind == trace.Request && !servers[e.Node] && !seen[e.Node] {
-			seen[e.Node] = true
-			clients = append(clients, e.Node)
-		}
-	}
-	slices.Sort(clients)
-	return clients
+	})}
 }
 
 // multipaxosCosts are Multi-Paxos' figures beside the textbook's: the
