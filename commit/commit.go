@@ -4,7 +4,10 @@
 // Goodman, "Concurrency Control and Recovery in Database Systems", 1987,
 // §7.4, with its termination and recovery protocols) and three-phase commit
 // (threephase.go; Skeen, "Nonblocking Commit Protocols", SIGMOD 1981, in the
-// form of BHG §7.5, with its election and termination protocols).
+// form of BHG §7.5, with its election and termination protocols). What the
+// two share is written once (core.go): 3PC's first phase is 2PC's, and so
+// are the DT log, the recovery of an undecided coordinator or participant,
+// and the answers to DECISION-REQ.
 //
 // # Roles and transactions
 //

@@ -30,8 +30,8 @@ func (m urElected) txID() TxID   { return m.Tx }
 func (m stateReq) txID() TxID    { return m.Tx }
 func (m stateReport) txID() TxID { return m.Tx }
 
-// The three-phase commit protocol's timers (with voteTimeout, shared with
-// two-phase commit).
+// The three-phase commit protocol's timers (with voteTimeout, core.go,
+// shared with two-phase commit).
 type (
 	// ackTimeout fires at the coordinator, or at a backup coordinator
 	// applying rule TR4, when an ACK has not come.
@@ -182,6 +182,9 @@ func (c ThreePhaseConfig) TerminationBound(n int) time.Duration {
 //     participant has crashed), the coordinator decides Commit, forces it
 //     and sends COMMIT. A participant receiving COMMIT decides Commit.
 //
+// Steps 1 and 2 are two-phase commit's first phase, written once for both
+// (core.go); this file holds steps 3 to 5 and the termination protocol.
+//
 // The termination protocol (BHG §7.5). A participant that times out on its
 // coordinator (in w or p) removes it from UP, the processes it believes
 // operational, and elects the lowest process left in UP. If it elected
@@ -222,80 +225,44 @@ func (c ThreePhaseConfig) TerminationBound(n int) time.Duration {
 // COMMIT, each N−1 times: 5(N−1) for N processes, in five message delays;
 // an aborted one takes VOTE-REQ, the vote and ABORT, 3(N−1).
 type ThreePhase struct {
-	cfg   ThreePhaseConfig
-	coord map[TxID]*coord3
-	part  map[TxID]*part3
-}
-
-// coord3 is a transaction at its coordinator.
-type coord3 struct {
-	// state is Uncertain while the votes come in, Committable while the
-	// ACKs come in, then the decision; Recovering after a restart in p.
-	state      State
-	yes, acked map[node.ID]bool
-	reqs       []node.RequestID
-	timer      timer
-}
-
-// part3 is a transaction at a participant.
-type part3 struct {
-	// state is Uncertain, Committable, Committed, Aborted or Recovering.
-	state  State
-	locked bool
-	// leader is the coordinator this participant waits on: the original
-	// one, then a backup (itself, when it is the backup).
-	leader node.ID
-	// up is UP: the processes it believes operational.
-	up map[node.ID]bool
-	// backup: it is the backup coordinator. reports are the states it has
-	// collected (its own included); acks, in rule TR4, the uncertain
-	// processes sent PRE-COMMIT (true once they acknowledged).
-	backup  bool
-	reports map[node.ID]State
-	acks    map[node.ID]bool
-	timer   timer
+	// core is steps 1 and 2 (2PC's first phase), recovery from the DT log,
+	// and the answers to DECISION-REQ, shared with two-phase commit
+	// (core.go).
+	core
+	cfg ThreePhaseConfig
 }
 
 // NewThreePhase returns a process of three-phase commit: the coordinator if
 // its ID is cfg.Coordinator, a participant otherwise.
 func NewThreePhase(cfg ThreePhaseConfig) node.Process {
-	return &ThreePhase{cfg: cfg, coord: map[TxID]*coord3{}, part: map[TxID]*part3{}}
-}
-
-func (p *ThreePhase) isCoordinator(env node.Env) bool { return env.Self() == p.cfg.Coordinator }
-
-func (p *ThreePhase) participants(env node.Env) []node.ID {
-	return participantsOf(env.Group(), p.cfg.Coordinator)
+	p := &ThreePhase{cfg: cfg}
+	p.core = newCore("3pc", p, cfg.Coordinator, cfg.NoProbability, cfg.VoteTimeout)
+	return p
 }
 
 // Start implements node.Process: the recovery protocol.
 func (p *ThreePhase) Start(env node.Env) {
-	ids, recs := readLog(env)
-	emitRecovered(env, ids, func(id TxID) State { return recs[id].State })
-	for _, id := range ids {
-		r := recs[id]
-		if p.isCoordinator(env) {
-			ct := &coord3{state: r.State, yes: map[node.ID]bool{}, acked: map[node.ID]bool{}}
-			p.coord[id] = ct
-			switch r.State {
-			case Uncertain: // never sent PRE-COMMIT: nobody can have committed
-				if r.Req != 0 {
-					ct.reqs = []node.RequestID{r.Req}
-				}
-				p.decide(env, id, ct, Abort)
-			case Committable: // sent PRE-COMMIT: the participants may have committed
-				ct.state = Recovering
-				p.ask(env, id, &ct.timer)
-			}
-			continue
-		}
-		t := &part3{state: r.State}
-		p.part[id] = t
-		if r.State == Uncertain {
-			t.state, t.locked = Recovering, true
-			env.Emit(Locked{Tx: id})
-			p.ask(env, id, &t.timer)
-		}
+	p.recover(env, p.recoverCoordinator, p.recoverParticipant)
+}
+
+// recoverCoordinator restores one transaction of a restarted coordinator.
+// One that never sent PRE-COMMIT aborts, as nobody can have committed
+// (restoreCoordinator); one that sent it recovers like a participant, as
+// the participants may have committed.
+func (p *ThreePhase) recoverCoordinator(env node.Env, tx TxID, r record) {
+	if ct := p.restoreCoordinator(env, tx, r); ct != nil && r.State == Committable {
+		ct.state = Recovering
+		p.ask(env, tx, &ct.timer)
+	}
+}
+
+// recoverParticipant restores one transaction of a restarted participant:
+// one with a YES record and no decision takes its locks again
+// (restoreParticipant) and is recovering: it asks for the outcome.
+func (p *ThreePhase) recoverParticipant(env node.Env, tx TxID, r record) {
+	if t := p.restoreParticipant(env, tx, r); t != nil {
+		t.state = Recovering
+		p.ask(env, tx, &t.timer)
 	}
 }
 
@@ -307,29 +274,9 @@ func (p *ThreePhase) ask(env node.Env, tx TxID, tm *timer) {
 	tm.set(env, p.cfg.AskInterval, askTimeout{Tx: tx})
 }
 
-// Request implements node.Process: a Transaction to commit, or a Status
-// question.
-func (p *ThreePhase) Request(env node.Env, req node.Request) {
-	switch op := req.Op.(type) {
-	case Transaction:
-		p.onTransaction(env, req.ID, op)
-	case Status:
-		env.Reply(req.ID, StatusReply{Tx: op.Tx, State: p.state(env, op.Tx)})
-	default:
-		env.Log().Warn("3pc: unknown request op", "op", node.TypeName(req.Op))
-	}
-}
-
-func (p *ThreePhase) state(env node.Env, tx TxID) State {
-	if p.isCoordinator(env) {
-		if ct, ok := p.coord[tx]; ok {
-			return ct.state
-		}
-	} else if t, ok := p.part[tx]; ok {
-		return t.state
-	}
-	return Initial
-}
+// Request implements node.Process: a Transaction to commit (step 1,
+// core.onTransaction), or a Status question.
+func (p *ThreePhase) Request(env node.Env, req node.Request) { p.request(env, req) }
 
 // Receive implements node.Process, dispatching to one handler per message.
 func (p *ThreePhase) Receive(env node.Env, from node.ID, msg node.Message) {
@@ -345,9 +292,9 @@ func (p *ThreePhase) Receive(env node.Env, from node.ID, msg node.Message) {
 	case ack:
 		p.onAck(env, from, m)
 	case commitMsg:
-		p.onDecision(env, m.Tx, Commit)
+		p.onDecision(env, from, m.Tx, Commit)
 	case abortMsg:
-		p.onDecision(env, m.Tx, Abort)
+		p.onDecision(env, from, m.Tx, Abort)
 	case decisionReq:
 		p.onDecisionReq(env, from, m)
 	case urElected:
@@ -392,71 +339,24 @@ func (p *ThreePhase) Timeout(env node.Env, tm any) {
 	}
 }
 
-// onTransaction is step 1 at the coordinator.
-func (p *ThreePhase) onTransaction(env node.Env, req node.RequestID, op Transaction) {
-	if !p.isCoordinator(env) {
-		env.Reply(req, Result{Tx: op.ID, Err: fmt.Sprintf("%v is a participant; the coordinator is %v", env.Self(), p.cfg.Coordinator)})
-		return
-	}
-	if ct, ok := p.coord[op.ID]; ok {
-		if ct.state.Decided() {
-			env.Reply(req, Result{Tx: op.ID, Outcome: stateOutcome(ct.state)})
-		} else {
-			ct.reqs = append(ct.reqs, req)
-		}
-		return
-	}
-	ct := &coord3{state: Uncertain, yes: map[node.ID]bool{}, acked: map[node.ID]bool{}, reqs: []node.RequestID{req}}
-	p.coord[op.ID] = ct
-	writeRecord(env, op.ID, record{State: Uncertain, Req: req}, true)
-	parts := p.participants(env)
-	env.Emit(Began{Tx: op.ID, Participants: parts})
-	if len(parts) == 0 {
-		p.decide(env, op.ID, ct, Commit)
-		return
-	}
-	for _, q := range parts {
-		env.Send(q, voteReq{Tx: op.ID})
-	}
-	ct.timer.set(env, p.cfg.VoteTimeout, voteTimeout{Tx: op.ID})
-}
-
-// onVoteReq is step 2 at a participant. A repeated VOTE-REQ gets the vote
-// already given.
+// onVoteReq is step 2 at a participant: vote (core.vote), and having voted
+// YES, wait UncertainTimeout on the coordinator, with UP every process.
 func (p *ThreePhase) onVoteReq(env node.Env, from node.ID, m voteReq) {
-	if p.isCoordinator(env) {
+	t := p.vote(env, from, m, true)
+	if t == nil {
 		return
 	}
-	if t, ok := p.part[m.Tx]; ok {
-		if t.state == Aborted {
-			env.Send(from, no{Tx: m.Tx})
-		} else {
-			env.Send(from, yes{Tx: m.Tx})
-		}
-		return
-	}
-	if voteNo(env, p.cfg.NoProbability) {
-		env.Emit(Voted{Tx: m.Tx, Yes: false})
-		p.learn(env, m.Tx, Abort)
-		env.Send(from, no{Tx: m.Tx})
-		return
-	}
-	t := &part3{state: Uncertain, locked: true, leader: from, up: map[node.ID]bool{}}
+	t.leader, t.up = from, map[node.ID]bool{}
 	for _, q := range env.Group() {
 		t.up[q] = true
 	}
-	p.part[m.Tx] = t
-	writeRecord(env, m.Tx, record{State: Uncertain}, true)
-	env.Emit(Voted{Tx: m.Tx, Yes: true})
-	env.Emit(Locked{Tx: m.Tx})
-	env.Send(from, yes{Tx: m.Tx})
 	p.wait(env, m.Tx, t, p.cfg.UncertainTimeout)
 }
 
 // wait arms a participant's timeout on its coordinator. A participant of
 // the broken variant without a termination protocol asks for the outcome
 // instead when it fires.
-func (p *ThreePhase) wait(env node.Env, tx TxID, t *part3, d time.Duration) {
+func (p *ThreePhase) wait(env node.Env, tx TxID, t *partTx, d time.Duration) {
 	if p.cfg.Broken.NoTermination {
 		t.timer.set(env, d, askTimeout{Tx: tx})
 		return
@@ -467,13 +367,8 @@ func (p *ThreePhase) wait(env node.Env, tx TxID, t *part3, d time.Duration) {
 // onYes counts a YES at the coordinator: with the last one it sends
 // PRE-COMMIT (step 3), or in the broken variant commits at once.
 func (p *ThreePhase) onYes(env node.Env, from node.ID, m yes) {
-	ct, ok := p.coord[m.Tx]
-	parts := p.participants(env)
-	if !ok || ct.state != Uncertain || !slices.Contains(parts, from) {
-		return
-	}
-	ct.yes[from] = true
-	if len(ct.yes) < len(parts) {
+	ct := p.countYes(env, from, m)
+	if ct == nil {
 		return
 	}
 	if p.cfg.Broken.NoPreCommit {
@@ -482,17 +377,10 @@ func (p *ThreePhase) onYes(env node.Env, from node.ID, m yes) {
 	}
 	ct.state = Committable
 	writeRecord(env, m.Tx, record{State: Committable}, true)
-	for _, q := range parts {
+	for _, q := range p.participants(env) {
 		env.Send(q, preCommit{Tx: m.Tx})
 	}
 	ct.timer.set(env, p.cfg.AckTimeout, ackTimeout{Tx: m.Tx})
-}
-
-// onNo is a NO at the coordinator: the transaction aborts.
-func (p *ThreePhase) onNo(env node.Env, m no) {
-	if ct, ok := p.coord[m.Tx]; ok && ct.state == Uncertain {
-		p.decide(env, m.Tx, ct, Abort)
-	}
 }
 
 // onPreCommit is step 4 at a participant: it becomes committable and
@@ -555,26 +443,19 @@ func (p *ThreePhase) onAckTimeout(env node.Env, tx TxID) {
 	}
 }
 
-// decide is the coordinator's decision: forced, reported, sent to every
-// participant.
-func (p *ThreePhase) decide(env node.Env, tx TxID, ct *coord3, o Outcome) {
-	ct.state = outcomeState(o)
-	ct.timer.stop(env)
-	writeRecord(env, tx, record{State: ct.state}, true)
-	env.Emit(Decided{Tx: tx, Outcome: o})
-	for _, r := range ct.reqs {
-		env.Reply(r, Result{Tx: tx, Outcome: o})
-	}
-	ct.reqs = nil
+// decide is the coordinator's decision: forced, reported
+// (core.forceDecision), sent to every participant.
+func (p *ThreePhase) decide(env node.Env, tx TxID, ct *coordTx, o Outcome) {
+	p.forceDecision(env, tx, ct, o, true)
 	for _, q := range p.participants(env) {
 		env.Send(q, decisionMessage(tx, o))
 	}
 }
 
-// onDecision takes a COMMIT or ABORT from whoever sends it. A participant
-// with no record of the transaction never voted YES and aborts it; a
-// recovering coordinator learns the outcome.
-func (p *ThreePhase) onDecision(env node.Env, tx TxID, o Outcome) {
+// onDecision takes a COMMIT or ABORT from whoever sends it: a recovering
+// coordinator learns the outcome; a participant learns it
+// (core.onDecision).
+func (p *ThreePhase) onDecision(env node.Env, from node.ID, tx TxID, o Outcome) {
 	if ct, ok := p.coord[tx]; ok {
 		if ct.state == Recovering {
 			ct.state = outcomeState(o)
@@ -587,64 +468,13 @@ func (p *ThreePhase) onDecision(env node.Env, tx TxID, o Outcome) {
 	if p.isCoordinator(env) {
 		return
 	}
-	switch t, ok := p.part[tx]; {
-	case !ok:
-		if o == Commit {
-			env.Log().Error("3pc: told to commit a transaction with no YES in the log; aborting it", "tx", tx)
-		}
-		p.learn(env, tx, Abort)
-	case !t.state.Decided():
-		p.learn(env, tx, o)
-	case stateOutcome(t.state) != o:
-		env.Log().Error("3pc: told the opposite of the decision in the log", "tx", tx, "told", o, "decided", t.state)
-	}
-}
-
-// learn makes a participant's decision durable, then reports it and
-// releases the locks.
-func (p *ThreePhase) learn(env node.Env, tx TxID, o Outcome) *part3 {
-	t, ok := p.part[tx]
-	if !ok {
-		t = &part3{}
-		p.part[tx] = t
-	}
-	t.state = outcomeState(o)
-	t.timer.stop(env)
-	writeRecord(env, tx, record{State: t.state}, true)
-	env.Emit(Decided{Tx: tx, Outcome: o})
-	if t.locked {
-		t.locked = false
-		env.Emit(Unlocked{Tx: tx})
-	}
-	return t
-}
-
-// onDecisionReq answers a process that asks for the outcome: with the
-// decision if known; with ABORT from a coordinator with no record
-// (presumed abort) or from a participant that has not voted (which aborts).
-func (p *ThreePhase) onDecisionReq(env node.Env, from node.ID, m decisionReq) {
-	if p.isCoordinator(env) {
-		switch ct, ok := p.coord[m.Tx]; {
-		case !ok:
-			env.Send(from, abortMsg{Tx: m.Tx})
-		case ct.state.Decided():
-			env.Send(from, decisionMessage(m.Tx, stateOutcome(ct.state)))
-		}
-		return
-	}
-	switch t, ok := p.part[m.Tx]; {
-	case !ok:
-		p.learn(env, m.Tx, Abort)
-		env.Send(from, abortMsg{Tx: m.Tx})
-	case t.state.Decided():
-		env.Send(from, decisionMessage(m.Tx, stateOutcome(t.state)))
-	}
+	p.core.onDecision(env, from, tx, o)
 }
 
 // onLeaderTimeout is where the termination protocol starts: the
 // coordinator this participant waited on is taken for crashed, removed from
 // UP, and the lowest process left is elected.
-func (p *ThreePhase) onLeaderTimeout(env node.Env, tx TxID, t *part3) {
+func (p *ThreePhase) onLeaderTimeout(env node.Env, tx TxID, t *partTx) {
 	if t.state.Decided() || t.state == Recovering || t.backup {
 		return
 	}
@@ -684,7 +514,7 @@ func (p *ThreePhase) onURElected(env node.Env, from node.ID, m urElected) {
 
 // becomeBackup makes this participant the backup coordinator: it asks every
 // process in UP for its state.
-func (p *ThreePhase) becomeBackup(env node.Env, tx TxID, t *part3) {
+func (p *ThreePhase) becomeBackup(env node.Env, tx TxID, t *partTx) {
 	t.backup, t.leader = true, env.Self()
 	t.reports = map[node.ID]State{env.Self(): t.state}
 	t.acks = nil
@@ -702,7 +532,7 @@ func (p *ThreePhase) becomeBackup(env node.Env, tx TxID, t *part3) {
 }
 
 // upOthers is UP without this process, in ascending order.
-func (p *ThreePhase) upOthers(env node.Env, t *part3) []node.ID {
+func (p *ThreePhase) upOthers(env node.Env, t *partTx) []node.ID {
 	var ids []node.ID
 	for q := range t.up {
 		if q != env.Self() {
@@ -759,7 +589,7 @@ func (p *ThreePhase) onStateReport(env node.Env, from node.ID, m stateReport) {
 // terminate applies the termination rules TR1–TR4 to the states the backup
 // coordinator collected. Processes that did not report are taken for
 // crashed; recovering ones know nothing and are left out.
-func (p *ThreePhase) terminate(env node.Env, tx TxID, t *part3) {
+func (p *ThreePhase) terminate(env node.Env, tx TxID, t *partTx) {
 	var uncertain []node.ID
 	aborted, committed, committable := false, false, false
 	for _, q := range p.upOthers(env, t) {
@@ -827,7 +657,7 @@ func describeReports(ids []node.ID, reports map[node.ID]State) string {
 
 // decideAsBackup is the backup coordinator's decision: its own, then sent
 // to every process in UP.
-func (p *ThreePhase) decideAsBackup(env node.Env, tx TxID, t *part3, o Outcome) {
+func (p *ThreePhase) decideAsBackup(env node.Env, tx TxID, t *partTx, o Outcome) {
 	p.learn(env, tx, o)
 	for _, q := range p.upOthers(env, t) {
 		env.Send(q, decisionMessage(tx, o))

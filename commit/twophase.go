@@ -1,17 +1,13 @@
 package commit
 
 import (
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/synod-dev/synod/node"
 )
 
-// The two-phase commit protocol's timers.
+// The two-phase commit protocol's timers (with voteTimeout, core.go).
 type (
-	// voteTimeout fires at the coordinator when a vote has not come.
-	voteTimeout struct{ Tx TxID }
 	// resendTimeout fires at the coordinator when a participant has not
 	// acknowledged the decision: it is sent again.
 	resendTimeout struct{ Tx TxID }
@@ -114,6 +110,9 @@ func DefaultTwoPhaseConfig() TwoPhaseConfig {
 //     writes an end record; until then it sends the decision again every
 //     ResendInterval.
 //
+// Steps 1 and 2 are three-phase commit's too, and written once for both
+// (core.go); this file holds steps 3 and 4 and the termination protocol.
+//
 // The termination protocol (BHG §7.4, cooperative termination): a
 // participant uncertain for DecisionTimeout sends DECISION-REQ to the
 // coordinator and to every other participant, and again every
@@ -141,117 +140,46 @@ func DefaultTwoPhaseConfig() TwoPhaseConfig {
 // 3(N−1) without the acknowledgements; four message delays, the
 // participants deciding after three.
 type TwoPhase struct {
+	// core is steps 1 and 2, recovery from the DT log, and the answers to
+	// DECISION-REQ, shared with three-phase commit (core.go).
+	core
 	cfg TwoPhaseConfig
-	// coord holds the transactions this process coordinates; part those it
-	// takes part in (a participant with no entry is in the initial state).
-	coord map[TxID]*coordTx
-	part  map[TxID]*partTx
-}
-
-// coordTx is a transaction at its coordinator.
-type coordTx struct {
-	// state is Uncertain while the votes come in, then the decision.
-	state State
-	// yes holds the participants that voted YES; acked those that have
-	// acknowledged the decision; ended is set once all have.
-	yes, acked map[node.ID]bool
-	ended      bool
-	// reqs are the client requests waiting for the result.
-	reqs []node.RequestID
-	// timer is the vote timeout, then the resend timer.
-	timer timer
-}
-
-// partTx is a transaction at a participant.
-type partTx struct {
-	// state is Uncertain (voted YES), Committed or Aborted.
-	state State
-	// locked: the participant holds the transaction's locks.
-	locked bool
-	// timer is the decision timeout of the termination protocol.
-	timer timer
 }
 
 // NewTwoPhase returns a process of two-phase commit: the coordinator if its
 // ID is cfg.Coordinator, a participant otherwise.
 func NewTwoPhase(cfg TwoPhaseConfig) node.Process {
-	return &TwoPhase{cfg: cfg, coord: map[TxID]*coordTx{}, part: map[TxID]*partTx{}}
+	p := &TwoPhase{cfg: cfg}
+	p.core = newCore("2pc", p, cfg.Coordinator, cfg.NoProbability, cfg.VoteTimeout)
+	return p
 }
 
-func (p *TwoPhase) isCoordinator(env node.Env) bool { return env.Self() == p.cfg.Coordinator }
-
-func (p *TwoPhase) participants(env node.Env) []node.ID {
-	return participantsOf(env.Group(), p.cfg.Coordinator)
-}
-
-// Start implements node.Process: the recovery protocol. At first boot the
-// log is empty and there is nothing to do.
+// Start implements node.Process: the recovery protocol.
 func (p *TwoPhase) Start(env node.Env) {
-	ids, recs := readLog(env)
-	emitRecovered(env, ids, func(id TxID) State { return recs[id].State })
-	for _, id := range ids {
-		if p.isCoordinator(env) {
-			p.recoverCoordinator(env, id, recs[id])
-		} else {
-			p.recoverParticipant(env, id, recs[id])
-		}
-	}
+	p.recover(env, p.recoverCoordinator, p.recoverParticipant)
 }
 
-// recoverCoordinator restores one transaction of a restarted coordinator.
+// recoverCoordinator restores one transaction of a restarted coordinator:
+// one with no decision aborts (restoreCoordinator); one with an
+// unacknowledged decision announces it again.
 func (p *TwoPhase) recoverCoordinator(env node.Env, tx TxID, r record) {
-	ct := &coordTx{state: r.State, yes: map[node.ID]bool{}, acked: map[node.ID]bool{}, ended: r.Ended}
-	p.coord[tx] = ct
-	switch {
-	case r.State == Uncertain:
-		// A start record and no decision: it cannot have committed.
-		if r.Req != 0 {
-			ct.reqs = []node.RequestID{r.Req}
-		}
-		p.decide(env, tx, ct, Abort)
-	case !r.Ended:
+	if ct := p.restoreCoordinator(env, tx, r); ct != nil && !r.Ended {
 		p.announce(env, tx, ct)
 	}
 }
 
-// recoverParticipant restores one transaction of a restarted participant.
+// recoverParticipant restores one transaction of a restarted participant:
+// one prepared and undecided takes the locks again (restoreParticipant) and
+// finds out, by the termination protocol.
 func (p *TwoPhase) recoverParticipant(env node.Env, tx TxID, r record) {
-	pt := &partTx{state: r.State}
-	p.part[tx] = pt
-	if r.State == Uncertain {
-		// Prepared and undecided: take the locks again and find out.
-		pt.locked = true
-		env.Emit(Locked{Tx: tx})
-		if !p.cfg.Broken.NoRetry {
-			p.askDecision(env, tx, pt)
-		}
+	if pt := p.restoreParticipant(env, tx, r); pt != nil && !p.cfg.Broken.NoRetry {
+		p.askDecision(env, tx, pt)
 	}
 }
 
-// Request implements node.Process: a Transaction to commit, or a Status
-// question.
-func (p *TwoPhase) Request(env node.Env, req node.Request) {
-	switch op := req.Op.(type) {
-	case Transaction:
-		p.onTransaction(env, req.ID, op)
-	case Status:
-		env.Reply(req.ID, StatusReply{Tx: op.Tx, State: p.state(env, op.Tx)})
-	default:
-		env.Log().Warn("2pc: unknown request op", "op", node.TypeName(req.Op))
-	}
-}
-
-// state is what this process knows of tx.
-func (p *TwoPhase) state(env node.Env, tx TxID) State {
-	if p.isCoordinator(env) {
-		if ct, ok := p.coord[tx]; ok {
-			return ct.state
-		}
-	} else if pt, ok := p.part[tx]; ok {
-		return pt.state
-	}
-	return Initial
-}
+// Request implements node.Process: a Transaction to commit (step 1,
+// core.onTransaction), or a Status question.
+func (p *TwoPhase) Request(env node.Env, req node.Request) { p.request(env, req) }
 
 // Receive implements node.Process, dispatching to one handler per message.
 func (p *TwoPhase) Receive(env node.Env, from node.ID, msg node.Message) {
@@ -300,84 +228,19 @@ func (p *TwoPhase) Timeout(env node.Env, t any) {
 	}
 }
 
-// onTransaction is step 1 at the coordinator: force the start record, send
-// VOTE-REQ. A repeated request for a known transaction waits for (or gets)
-// the same result.
-func (p *TwoPhase) onTransaction(env node.Env, req node.RequestID, op Transaction) {
-	if !p.isCoordinator(env) {
-		env.Reply(req, Result{Tx: op.ID, Err: fmt.Sprintf("%v is a participant; the coordinator is %v", env.Self(), p.cfg.Coordinator)})
-		return
-	}
-	if ct, ok := p.coord[op.ID]; ok {
-		if ct.state.Decided() {
-			env.Reply(req, Result{Tx: op.ID, Outcome: stateOutcome(ct.state)})
-		} else {
-			ct.reqs = append(ct.reqs, req)
-		}
-		return
-	}
-	ct := &coordTx{state: Uncertain, yes: map[node.ID]bool{}, acked: map[node.ID]bool{}, reqs: []node.RequestID{req}}
-	p.coord[op.ID] = ct
-	writeRecord(env, op.ID, record{State: Uncertain, Req: req}, true)
-	parts := p.participants(env)
-	env.Emit(Began{Tx: op.ID, Participants: parts})
-	if len(parts) == 0 {
-		p.decide(env, op.ID, ct, Commit)
-		return
-	}
-	for _, q := range parts {
-		env.Send(q, voteReq{Tx: op.ID})
-	}
-	ct.timer.set(env, p.cfg.VoteTimeout, voteTimeout{Tx: op.ID})
-}
-
-// onVoteReq is step 2 at a participant: vote. A repeated VOTE-REQ gets the
-// vote already given.
+// onVoteReq is step 2 at a participant: vote (core.vote), and having voted
+// YES, wait DecisionTimeout for the decision before asking for it.
 func (p *TwoPhase) onVoteReq(env node.Env, from node.ID, m voteReq) {
-	if p.isCoordinator(env) {
-		return
-	}
-	if pt, ok := p.part[m.Tx]; ok {
-		if pt.state == Aborted {
-			env.Send(from, no{Tx: m.Tx})
-		} else {
-			env.Send(from, yes{Tx: m.Tx})
-		}
-		return
-	}
-	if voteNo(env, p.cfg.NoProbability) {
-		env.Emit(Voted{Tx: m.Tx, Yes: false})
-		p.learn(env, m.Tx, Abort) // a NO is a unilateral abort
-		env.Send(from, no{Tx: m.Tx})
-		return
-	}
-	pt := &partTx{state: Uncertain, locked: true}
-	p.part[m.Tx] = pt
-	writeRecord(env, m.Tx, record{State: Uncertain}, !p.cfg.Broken.UnsyncedPrepare)
-	env.Emit(Voted{Tx: m.Tx, Yes: true})
-	env.Emit(Locked{Tx: m.Tx})
-	env.Send(from, yes{Tx: m.Tx})
-	if !p.cfg.Broken.NoRetry {
+	pt := p.vote(env, from, m, !p.cfg.Broken.UnsyncedPrepare)
+	if pt != nil && !p.cfg.Broken.NoRetry {
 		pt.timer.set(env, p.cfg.DecisionTimeout, decisionTimeout{Tx: m.Tx})
 	}
 }
 
 // onYes counts a YES at the coordinator: the last one decides Commit.
 func (p *TwoPhase) onYes(env node.Env, from node.ID, m yes) {
-	ct, ok := p.coord[m.Tx]
-	if !ok || ct.state != Uncertain || !slices.Contains(p.participants(env), from) {
-		return
-	}
-	ct.yes[from] = true
-	if len(ct.yes) == len(p.participants(env)) {
+	if ct := p.countYes(env, from, m); ct != nil {
 		p.decide(env, m.Tx, ct, Commit)
-	}
-}
-
-// onNo is a NO at the coordinator: the transaction aborts.
-func (p *TwoPhase) onNo(env node.Env, m no) {
-	if ct, ok := p.coord[m.Tx]; ok && ct.state == Uncertain {
-		p.decide(env, m.Tx, ct, Abort)
 	}
 }
 
@@ -395,16 +258,9 @@ func (p *TwoPhase) onVoteTimeout(env node.Env, tx TxID, ct *coordTx) {
 }
 
 // decide is step 3 at the coordinator: force the decision, answer the
-// client, announce it.
+// client (core.forceDecision), announce it.
 func (p *TwoPhase) decide(env node.Env, tx TxID, ct *coordTx, o Outcome) {
-	ct.state = outcomeState(o)
-	ct.timer.stop(env)
-	writeRecord(env, tx, record{State: ct.state}, !p.cfg.Broken.UnsyncedDecision)
-	env.Emit(Decided{Tx: tx, Outcome: o})
-	for _, r := range ct.reqs {
-		env.Reply(r, Result{Tx: tx, Outcome: o})
-	}
-	ct.reqs = nil
+	p.forceDecision(env, tx, ct, o, !p.cfg.Broken.UnsyncedDecision)
 	p.announce(env, tx, ct)
 }
 
@@ -447,78 +303,24 @@ func (p *TwoPhase) onAck(env node.Env, from node.ID, m ack) {
 }
 
 // onDecision is step 4 at a participant, for a COMMIT or ABORT from the
-// coordinator or, in the termination protocol, from any process. The
-// coordinator's is acknowledged.
+// coordinator or, in the termination protocol, from any process: it learns
+// the outcome (core.onDecision) and acknowledges the coordinator's.
 func (p *TwoPhase) onDecision(env node.Env, from node.ID, tx TxID, o Outcome) {
 	if p.isCoordinator(env) {
 		return
 	}
-	switch pt, ok := p.part[tx]; {
-	case !ok:
-		// No record: this participant never voted YES (a log that lost its
-		// YES record thinks so too), so it aborts, whatever it is told.
-		if o == Commit {
-			env.Log().Error("2pc: told to commit a transaction with no YES in the log; aborting it", "tx", tx, "from", from)
-		}
-		p.learn(env, tx, Abort)
-	case pt.state == Uncertain:
-		p.learn(env, tx, o)
-	case stateOutcome(pt.state) != o:
-		env.Log().Error("2pc: told the opposite of the decision in the log", "tx", tx, "from", from, "told", o, "decided", pt.state)
-	}
+	p.core.onDecision(env, from, tx, o)
 	if from == p.cfg.Coordinator {
 		env.Send(from, ack{Tx: tx})
 	}
 }
 
-// learn makes a participant's decision durable, then reports it and
-// releases the locks.
-func (p *TwoPhase) learn(env node.Env, tx TxID, o Outcome) {
-	pt, ok := p.part[tx]
-	if !ok {
-		pt = &partTx{}
-		p.part[tx] = pt
-	}
-	pt.state = outcomeState(o)
-	pt.timer.stop(env)
-	writeRecord(env, tx, record{State: pt.state}, true)
-	env.Emit(Decided{Tx: tx, Outcome: o})
-	if pt.locked {
-		pt.locked = false
-		env.Emit(Unlocked{Tx: tx})
-	}
-}
-
 // askDecision is the termination protocol at an uncertain participant:
 // DECISION-REQ to the coordinator and every other participant, again after
-// DecisionTimeout.
+// DecisionTimeout. The answers come from core.onDecisionReq.
 func (p *TwoPhase) askDecision(env node.Env, tx TxID, pt *partTx) {
 	for _, q := range others(env, node.None) {
 		env.Send(q, decisionReq{Tx: tx})
 	}
 	pt.timer.set(env, p.cfg.DecisionTimeout, decisionTimeout{Tx: tx})
-}
-
-// onDecisionReq answers the termination protocol: with the decision if this
-// process knows it; with ABORT from a coordinator that has no record of the
-// transaction (presumed abort) or from a participant that has not voted
-// (which thereby aborts unilaterally); not at all from a process that is
-// itself uncertain or still collecting votes.
-func (p *TwoPhase) onDecisionReq(env node.Env, from node.ID, m decisionReq) {
-	if p.isCoordinator(env) {
-		switch ct, ok := p.coord[m.Tx]; {
-		case !ok:
-			env.Send(from, abortMsg{Tx: m.Tx})
-		case ct.state.Decided():
-			env.Send(from, decisionMessage(m.Tx, stateOutcome(ct.state)))
-		}
-		return
-	}
-	switch pt, ok := p.part[m.Tx]; {
-	case !ok:
-		p.learn(env, m.Tx, Abort)
-		env.Send(from, abortMsg{Tx: m.Tx})
-	case pt.state.Decided():
-		env.Send(from, decisionMessage(m.Tx, stateOutcome(pt.state)))
-	}
 }
