@@ -1,16 +1,12 @@
 package kv_test
 
 import (
-	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/synod-dev/synod/consensus"
 	"github.com/synod-dev/synod/kv"
 	"github.com/synod-dev/synod/node"
-	"github.com/synod-dev/synod/sim"
 	"github.com/synod-dev/synod/trace"
 )
 
@@ -57,7 +53,7 @@ func TestMultiPaxosSimPartitions(t *testing.T) {
 func TestMultiPaxosSimIsolatedLeader(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		c := cluster{servers: 3, clients: 3, seed: seed, ops: 200, window: 8 * time.Second, length: 14 * time.Second,
-			setup:  isolateMultiPaxosLeader(3, 3*time.Second, 1*time.Second, 5*time.Second),
+			setup:  isolateLeader(multiPaxosLeader, 3, 3*time.Second, 1*time.Second, 5*time.Second),
 			client: kv.ClientConfig{OpTimeout: 500 * time.Millisecond},
 			log:    multiPaxos(consensus.MultiPaxosConfig{})}
 		tr := c.run(t)
@@ -77,61 +73,14 @@ func multiPaxosLeader(tr *trace.Trace) node.ID {
 	return id
 }
 
-// isolateMultiPaxosLeader is isolateLeader for Multi-Paxos.
-func isolateMultiPaxosLeader(client node.ID, d time.Duration, at ...time.Duration) func(*sim.Sim) {
-	return func(s *sim.Sim) {
-		for _, t := range at {
-			s.At(t, func() {
-				l := multiPaxosLeader(s.Trace())
-				if l == node.None {
-					return
-				}
-				var rest []node.ID
-				for _, id := range s.Group() {
-					if id != l && id != client {
-						rest = append(rest, id)
-					}
-				}
-				if err := s.Apply(sim.PartitionGroups([]node.ID{l, client}, rest)); err != nil {
-					panic(err)
-				}
-			})
-			s.At(t+d, sim.Heal())
-		}
-	}
-}
-
 // TestMultiPaxosSimRandomFaults is TestSimRandomFaults on Multi-Paxos:
 // partitions, crash-restarts, pauses, clock skew and drift on a lossy,
 // duplicating, reordering network, with snapshots taken often. KV_SEEDS=N
 // runs N seeds per setting instead of 5.
 func TestMultiPaxosSimRandomFaults(t *testing.T) {
-	seeds := 5
-	if n, err := strconv.Atoi(os.Getenv("KV_SEEDS")); err == nil && n > 0 {
-		seeds = n
-	}
-	lossy := sim.Link{Latency: sim.Uniform(1*time.Millisecond, 8*time.Millisecond), Loss: 0.05, Duplicate: 0.05, Reorder: true}
-	nemesis := func(crash float64) sim.Nemesis {
-		return sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: crash, RestartAfter: 400 * time.Millisecond,
-			Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 20 * time.Millisecond, Drift: 0.001, Stop: 6 * time.Second}
-	}
 	mp := multiPaxos(consensus.MultiPaxosConfig{SnapshotThreshold: 16, MaxBatch: 4})
-	settings := []struct {
-		name string
-		c    cluster
-	}{
-		{"3-servers", cluster{servers: 3, clients: 3, ops: 150, window: 5 * time.Second, length: 12 * time.Second, link: lossy, nemesis: nemesis(1), log: mp}},
-		{"5-servers", cluster{servers: 5, clients: 5, ops: 250, window: 5 * time.Second, length: 12 * time.Second, link: lossy, nemesis: nemesis(2), log: mp}},
-	}
-	for _, st := range settings {
-		for seed := uint64(1); seed <= uint64(seeds); seed++ {
-			t.Run(fmt.Sprintf("%s/seed=%d", st.name, seed), func(t *testing.T) {
-				c := st.c
-				c.seed = seed
-				tr := c.run(t)
-				checkRun(t, st.name, c, tr, 0.3)
-				checkMultiPaxos(t, st.name, seed, tr)
-			})
-		}
-	}
+	runRandomFaults(t, []faultSetting{
+		{"3-servers", cluster{servers: 3, clients: 3, ops: 150, window: 5 * time.Second, length: 12 * time.Second, link: lossyLink, nemesis: randomFaults(1), log: mp}},
+		{"5-servers", cluster{servers: 5, clients: 5, ops: 250, window: 5 * time.Second, length: 12 * time.Second, link: lossyLink, nemesis: randomFaults(2), log: mp}},
+	}, checkMultiPaxos)
 }

@@ -160,36 +160,56 @@ func TestSimPartitions(t *testing.T) {
 // KV_SEEDS=N runs N seeds per setting instead of 5; a failing seed replays
 // alone with -run 'TestSimRandomFaults/SETTING/seed=N$'.
 func TestSimRandomFaults(t *testing.T) {
+	// Lease reads (diss. §6.4.1) run under clock skew and drift within the
+	// stated bound, and with a small pipeline.
+	leaseFaults := randomFaults(1)
+	leaseFaults.Skew, leaseFaults.Drift = 50*time.Millisecond, 0.005
+	runRandomFaults(t, []faultSetting{
+		{"3-servers", cluster{servers: 3, clients: 3, ops: 150, window: 5 * time.Second, length: 12 * time.Second, link: lossyLink,
+			nemesis: randomFaults(1), raft: raft.Config{SnapshotThreshold: 16}}},
+		{"5-servers", cluster{servers: 5, clients: 5, ops: 250, window: 5 * time.Second, length: 12 * time.Second, link: lossyLink,
+			nemesis: randomFaults(2), raft: raft.Config{SnapshotThreshold: 16}}},
+		{"lease-reads", cluster{servers: 3, clients: 4, ops: 200, window: 5 * time.Second, length: 12 * time.Second, link: lossyLink,
+			nemesis: leaseFaults, raft: raft.Config{SnapshotThreshold: 16, LeaseRead: true, ClockDrift: 0.02, MaxEntries: 4, MaxInflight: 2}}},
+	}, nil)
+}
+
+// lossyLink is the random-fault tests' network: 1–8ms, lossy, duplicating,
+// reordering.
+var lossyLink = sim.Link{Latency: sim.Uniform(1*time.Millisecond, 8*time.Millisecond), Loss: 0.05, Duplicate: 0.05, Reorder: true}
+
+// randomFaults is the random-fault tests' nemesis, with crash as the rate
+// of crash-restarts: partitions, crashes, pauses, clock skew and drift
+// over the first 6s.
+func randomFaults(crash float64) sim.Nemesis {
+	return sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: crash, RestartAfter: 400 * time.Millisecond,
+		Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 20 * time.Millisecond, Drift: 0.001, Stop: 6 * time.Second}
+}
+
+// faultSetting is a named cluster for runRandomFaults.
+type faultSetting struct {
+	name string
+	c    cluster
+}
+
+// runRandomFaults runs each setting on KV_SEEDS seeds (5 by default), each
+// as a subtest SETTING/seed=N, checks it with checkRun (at least 30% of the
+// operations succeed) and, if set, with check.
+func runRandomFaults(t *testing.T, settings []faultSetting, check func(t *testing.T, name string, seed uint64, tr *trace.Trace)) {
 	seeds := 5
 	if n, err := strconv.Atoi(os.Getenv("KV_SEEDS")); err == nil && n > 0 {
 		seeds = n
-	}
-	lossy := sim.Link{Latency: sim.Uniform(1*time.Millisecond, 8*time.Millisecond), Loss: 0.05, Duplicate: 0.05, Reorder: true}
-	settings := []struct {
-		name string
-		c    cluster
-	}{
-		{"3-servers", cluster{servers: 3, clients: 3, ops: 150, window: 5 * time.Second, length: 12 * time.Second, link: lossy,
-			nemesis: sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: 1, RestartAfter: 400 * time.Millisecond,
-				Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 20 * time.Millisecond, Drift: 0.001, Stop: 6 * time.Second},
-			raft: raft.Config{SnapshotThreshold: 16}}},
-		{"5-servers", cluster{servers: 5, clients: 5, ops: 250, window: 5 * time.Second, length: 12 * time.Second, link: lossy,
-			nemesis: sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: 2, RestartAfter: 400 * time.Millisecond,
-				Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 20 * time.Millisecond, Drift: 0.001, Stop: 6 * time.Second},
-			raft: raft.Config{SnapshotThreshold: 16}}},
-		// Lease reads (diss. §6.4.1) under clock skew and drift within
-		// the stated bound, and a small pipeline.
-		{"lease-reads", cluster{servers: 3, clients: 4, ops: 200, window: 5 * time.Second, length: 12 * time.Second, link: lossy,
-			nemesis: sim.Nemesis{Partition: 2, PartitionFor: 400 * time.Millisecond, Crash: 1, RestartAfter: 400 * time.Millisecond,
-				Pause: 0.5, PauseFor: 300 * time.Millisecond, Skew: 50 * time.Millisecond, Drift: 0.005, Stop: 6 * time.Second},
-			raft: raft.Config{SnapshotThreshold: 16, LeaseRead: true, ClockDrift: 0.02, MaxEntries: 4, MaxInflight: 2}}},
 	}
 	for _, st := range settings {
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", st.name, seed), func(t *testing.T) {
 				c := st.c
 				c.seed = seed
-				checkRun(t, st.name, c, c.run(t), 0.3)
+				tr := c.run(t)
+				checkRun(t, st.name, c, tr, 0.3)
+				if check != nil {
+					check(t, st.name, seed, tr)
+				}
 			})
 		}
 	}
@@ -212,14 +232,15 @@ func leader(tr *trace.Trace) node.ID {
 }
 
 // isolateLeader cuts off, at each of the given times, whichever server leads
-// then together with one client, from the other servers and clients, for
-// the given time: the client can reach only a deposed leader, the test of
-// stale reads and of writes that must not be acknowledged.
-func isolateLeader(client node.ID, d time.Duration, at ...time.Duration) func(*sim.Sim) {
+// then (as leaderOf finds it in the trace so far) together with one client,
+// from the other servers and clients, for the given time: the client can
+// reach only a deposed leader, the test of stale reads and of writes that
+// must not be acknowledged.
+func isolateLeader(leaderOf func(*trace.Trace) node.ID, client node.ID, d time.Duration, at ...time.Duration) func(*sim.Sim) {
 	return func(s *sim.Sim) {
 		for _, t := range at {
 			s.At(t, func() {
-				l := leader(s.Trace())
+				l := leaderOf(s.Trace())
 				if l == node.None {
 					return
 				}
@@ -241,7 +262,7 @@ func isolateLeader(client node.ID, d time.Duration, at ...time.Duration) func(*s
 func TestSimIsolatedLeader(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		c := cluster{servers: 3, clients: 3, seed: seed, ops: 200, window: 8 * time.Second, length: 14 * time.Second,
-			setup:  isolateLeader(3, 3*time.Second, 1*time.Second, 5*time.Second),
+			setup:  isolateLeader(leader, 3, 3*time.Second, 1*time.Second, 5*time.Second),
 			client: kv.ClientConfig{OpTimeout: 500 * time.Millisecond}}
 		checkRun(t, "isolated leader", c, c.run(t), 0.6)
 	}
@@ -254,7 +275,7 @@ func TestSimIsolatedLeader(t *testing.T) {
 func TestSimCatchesStaleReads(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		c := cluster{servers: 3, clients: 3, seed: seed, ops: 300, window: 11 * time.Second, length: 16 * time.Second,
-			setup:  isolateLeader(3, 3*time.Second, 1*time.Second, 4500*time.Millisecond, 8*time.Second),
+			setup:  isolateLeader(leader, 3, 3*time.Second, 1*time.Second, 4500*time.Millisecond, 8*time.Second),
 			client: kv.ClientConfig{OpTimeout: 500 * time.Millisecond},
 			raft:   raft.Config{NoCheckQuorum: true, Broken: raft.Broken{ReadWithoutIndex: true}}}
 		_, clients := c.ids()
