@@ -2,7 +2,10 @@
 // one handler call at a time, the way a paper walks through its algorithm:
 // it records, in order, everything the process does (sends, emits, replies,
 // timers, syncs), keeps the timers on a clock the test moves, and gives
-// durable storage that a test can crash.
+// durable storage that a test can crash. A Network connects such Envs: it
+// holds the messages until the test delivers them, drops, crashes and
+// restarts as the test says, and collects what the processes emit into a
+// trace for a checker.
 package nodetest
 
 import (
