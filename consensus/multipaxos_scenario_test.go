@@ -4,101 +4,40 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/node/nodetest"
 	"github.com/synod-dev/synod/trace"
 )
 
-// mpCluster is a hand-driven network for walk-throughs: no timer fires
-// unless the test says so (except the zero-delay flush), and a filter can
-// drop any message, so a test builds the exact situation it is about.
+// mpCluster is a hand-driven network of test servers for walk-throughs
+// (nodetest.Network): no timer fires unless the test says so (except the
+// zero-delay flush), and a filter can drop any message, so a test builds
+// the exact situation it is about.
 type mpCluster struct {
-	t       *testing.T
-	cfg     MultiPaxosConfig
-	servers []*mpServer
-	envs    []*nodetest.Env
-	down    []bool
-	queue   []mpEnvelope
-	// drop, if set, decides which messages the network loses.
-	drop func(e mpEnvelope) bool
-	tr   trace.Trace
-	tick time.Duration
+	*nodetest.Network[*mpServer]
+	t   *testing.T
+	cfg MultiPaxosConfig
 }
 
-type mpEnvelope struct {
-	from, to node.ID
-	msg      node.Message
-}
+// mpEnvelope is a message on the cluster's network, for the drop filters.
+type mpEnvelope = nodetest.Envelope
 
 func newMPCluster(t *testing.T, n int, cfg MultiPaxosConfig) *mpCluster {
-	c := &mpCluster{t: t, cfg: cfg, down: make([]bool, n)}
+	c := &mpCluster{t: t, cfg: cfg}
 	for i := range n {
 		c.cfg.Members = append(c.cfg.Members, node.ID(i))
 	}
-	for i := range n {
-		id := node.ID(i)
-		env := nodetest.New(id, n)
-		env.Seed(uint64(id) + 1)
-		env.OnSend = func(to node.ID, msg node.Message) { c.queue = append(c.queue, mpEnvelope{id, to, msg}) }
-		c.envs = append(c.envs, env)
-		c.servers = append(c.servers, nil)
-		c.start(id)
-	}
+	c.Network = nodetest.NewNetwork(n, func(node.ID) *mpServer { return newMPServer(c.cfg) },
+		func(timer any) bool { _, ok := timer.(mpFlushTimer); return ok })
 	return c
-}
-
-func (c *mpCluster) start(id node.ID) {
-	c.servers[id] = newMPServer(c.cfg)
-	c.servers[id].Start(c.envs[id])
-	c.collect()
-}
-
-// collect moves what the servers emitted into the trace, in order.
-func (c *mpCluster) collect() {
-	for i, env := range c.envs {
-		for _, v := range env.TakeEmitted() {
-			c.tick++
-			c.tr.Record(&trace.Event{Kind: trace.Emit, Node: node.ID(i), Time: c.tick, Value: v})
-		}
-	}
-}
-
-// flush fires the zero-delay flush timers of every live server.
-func (c *mpCluster) flush() bool {
-	fired := false
-	for i, env := range c.envs {
-		if c.down[i] {
-			continue
-		}
-		for _, tm := range env.Pending() {
-			if _, ok := tm.Value.(mpFlushTimer); ok && !tm.At.After(env.Clock) {
-				env.Cancel(tm.ID)
-				c.servers[i].Timeout(env, tm.Value)
-				c.collect()
-				fired = true
-			}
-		}
-	}
-	return fired
 }
 
 // settle syncs and delivers until nothing is left to do.
 func (c *mpCluster) settle() {
-	for steps := 0; c.flush() || len(c.queue) > 0; steps++ {
-		if steps > 1000 {
-			c.t.Fatalf("the cluster does not settle: %d messages queued, e.g. %+v", len(c.queue), c.queue[0])
-		}
-		q := c.queue
-		c.queue = nil
-		for _, e := range q {
-			if c.down[e.to] || c.down[e.from] || (c.drop != nil && c.drop(e)) {
-				continue
-			}
-			c.servers[e.to].Receive(c.envs[e.to], e.from, e.msg)
-			c.collect()
-		}
+	c.t.Helper()
+	if err := c.Settle(); err != nil {
+		c.t.Fatal(err)
 	}
 }
 
@@ -106,24 +45,21 @@ func (c *mpCluster) settle() {
 // still loyal to an earlier leader), makes id's election timer fire (it
 // runs phase 1), then settles.
 func (c *mpCluster) campaign(id node.ID) {
-	for _, env := range c.envs {
-		env.Clock = env.Clock.Add(c.servers[id].cfg.ElectionTimeoutMax)
+	for _, env := range c.Envs {
+		env.Clock = env.Clock.Add(c.Procs[id].cfg.ElectionTimeoutMax)
 	}
-	s := c.servers[id]
-	s.Timeout(c.envs[id], mpElectionTimer{Epoch: s.electionEpoch})
-	c.collect()
+	c.Timeout(id, mpElectionTimer{Epoch: c.Procs[id].electionEpoch})
 	c.settle()
 }
 
 // heartbeat lets a heartbeat interval pass on every clock, makes leader
 // id's heartbeat timer fire, then settles.
 func (c *mpCluster) heartbeat(id node.ID) {
-	s := c.servers[id]
-	for _, env := range c.envs {
+	s := c.Procs[id]
+	for _, env := range c.Envs {
 		env.Clock = env.Clock.Add(s.cfg.HeartbeatInterval)
 	}
-	s.Timeout(c.envs[id], mpHeartbeatTimer{Ballot: s.ballot})
-	c.collect()
+	c.Timeout(id, mpHeartbeatTimer{Ballot: s.ballot})
 	c.settle()
 }
 
@@ -132,44 +68,34 @@ func (c *mpCluster) heartbeat(id node.ID) {
 func (c *mpCluster) propose(id node.ID, cmds ...string) {
 	c.t.Helper()
 	for _, cmd := range cmds {
-		if _, _, err := c.servers[id].Propose(c.envs[id], []byte(cmd)); err != nil {
+		if _, _, err := c.Procs[id].Propose(c.Envs[id], []byte(cmd)); err != nil {
 			c.t.Fatalf("propose %q on %v: %v", cmd, id, err)
 		}
 		c.settle()
 	}
 }
 
-func (c *mpCluster) crash(id node.ID) {
-	c.envs[id].Crash()
-	c.down[id] = true
-}
-
-func (c *mpCluster) restart(id node.ID) {
-	c.down[id] = false
-	c.start(id)
-}
-
 func (c *mpCluster) mustLead(id node.ID) {
 	c.t.Helper()
-	if st := c.servers[id].Status(); st.Role != MultiPaxosLeader {
+	if st := c.Procs[id].Status(); st.Role != MultiPaxosLeader {
 		c.t.Fatalf("%v is %v; want leader", id, st.Role)
 	}
 }
 
 // executed returns what server id's state machine executed, in order.
 func (c *mpCluster) executed(id node.ID) string {
-	return strings.Join(c.servers[id].sm.executed, " ")
+	return strings.Join(c.Procs[id].sm.executed, " ")
 }
 
 // failed returns the properties CheckMultiPaxos finds violated.
-func (c *mpCluster) failed() []string { return failedChecks(&c.tr) }
+func (c *mpCluster) failed() []string { return failedChecks(&c.Trace) }
 
 // isMsg reports whether e carries a message of type T.
-func isMsg[T any](e mpEnvelope) bool { _, ok := e.msg.(T); return ok }
+func isMsg[T any](e mpEnvelope) bool { _, ok := e.Msg.(T); return ok }
 
 // acceptOf reports whether e is an accept carrying slot s.
 func acceptOf(e mpEnvelope, s uint64) bool {
-	a, ok := e.msg.(mpAccept)
+	a, ok := e.Msg.(mpAccept)
 	return ok && slices.ContainsFunc(a.Entries, func(x mpEntry) bool { return x.Slot == s })
 }
 
@@ -187,16 +113,16 @@ func leaderChange(t *testing.T, b MultiPaxosBroken) *mpCluster {
 	c.campaign(0)
 	c.mustLead(0)
 	c.propose(0, "a")
-	c.drop = func(e mpEnvelope) bool {
+	c.Drop = func(e mpEnvelope) bool {
 		switch {
-		case e.from == 0 && isMsg[mpDecide](e):
+		case e.From == 0 && isMsg[mpDecide](e):
 			return true // the learners do not hear that b is chosen
 		case acceptOf(e, 2):
-			return e.to != 1
+			return e.To != 1
 		case acceptOf(e, 3):
 			return true
 		case acceptOf(e, 4):
-			return e.to != 2
+			return e.To != 2
 		}
 		return false
 	}
@@ -204,8 +130,8 @@ func leaderChange(t *testing.T, b MultiPaxosBroken) *mpCluster {
 	if got := c.executed(0); got != "a b" {
 		t.Fatalf("n0 executed %q; want a b", got)
 	}
-	c.crash(0)
-	c.drop = nil
+	c.Crash(0)
+	c.Drop = nil
 	c.campaign(1)
 	c.mustLead(1)
 	return c
@@ -219,7 +145,7 @@ func leaderChange(t *testing.T, b MultiPaxosBroken) *mpCluster {
 // restarted n0 catches up and replaces its own c with the no-op.
 func TestLeaderChangeAdoptsAndFillsHoles(t *testing.T) {
 	c := leaderChange(t, MultiPaxosBroken{})
-	el := trace.Emitted[MultiPaxosElected](&c.tr)
+	el := trace.Emitted[MultiPaxosElected](&c.Trace)
 	if last := el[len(el)-1].Value; last.From != 2 || last.Adopted != 2 || last.Holes != 1 {
 		t.Errorf("n1's election: %+v; want from slot 2, 2 values adopted, 1 hole", last)
 	}
@@ -229,7 +155,7 @@ func TestLeaderChangeAdoptsAndFillsHoles(t *testing.T) {
 			t.Errorf("%v executed %q; want a b d e (slot 3 a no-op)", id, got)
 		}
 	}
-	c.restart(0)
+	c.Restart(0)
 	c.heartbeat(1)
 	if got := c.executed(0); got != "a b d e" {
 		t.Errorf("restarted n0 executed %q; want a b d e", got)
@@ -237,7 +163,7 @@ func TestLeaderChangeAdoptsAndFillsHoles(t *testing.T) {
 	if bad := c.failed(); len(bad) > 0 {
 		t.Fatalf("correct Multi-Paxos: %v", bad)
 	}
-	for _, e := range trace.Emitted[MultiPaxosExecuted](&c.tr) {
+	for _, e := range trace.Emitted[MultiPaxosExecuted](&c.Trace) {
 		if e.Value.Slot == 3 && !e.Value.Noop {
 			t.Errorf("%v executed a command in slot 3; want the no-op", e.Event.Node)
 		}
@@ -250,7 +176,7 @@ func TestLeaderChangeAdoptsAndFillsHoles(t *testing.T) {
 func TestNewLeaderMustAdopt(t *testing.T) {
 	c := leaderChange(t, MultiPaxosBroken{NoAdopt: true})
 	c.propose(1, "e")
-	c.restart(0)
+	c.Restart(0)
 	c.heartbeat(1)
 	bad := c.failed()
 	if !slices.ContainsFunc(bad, func(s string) bool { return strings.HasPrefix(s, PropSlotAgreement) }) {
@@ -266,9 +192,9 @@ func TestCatchUpAfterRestart(t *testing.T) {
 	c := newMPCluster(t, 3, MultiPaxosConfig{SnapshotThreshold: -1})
 	c.campaign(0)
 	c.propose(0, "a", "b")
-	c.crash(2)
+	c.Crash(2)
 	c.propose(0, "c", "d", "e", "f", "g", "h", "i", "j")
-	c.restart(2)
+	c.Restart(2)
 	// What n2 learned chosen need not be synced (it can be learned again):
 	// it restarts with a and b accepted, and at most those executed.
 	if got := c.executed(2); strings.Contains(got, "c") {
@@ -289,17 +215,17 @@ func TestCatchUpAfterRestart(t *testing.T) {
 func TestSnapshotInstall(t *testing.T) {
 	c := newMPCluster(t, 3, MultiPaxosConfig{SnapshotThreshold: 4})
 	c.campaign(0)
-	c.crash(2)
+	c.Crash(2)
 	c.propose(0, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
-	if st := c.servers[0].Status(); st.SnapshotSlot != 8 {
+	if st := c.Procs[0].Status(); st.SnapshotSlot != 8 {
 		t.Fatalf("leader's snapshot covers slot %d; want 8", st.SnapshotSlot)
 	}
-	c.restart(2)
+	c.Restart(2)
 	c.heartbeat(0)
 	if got, want := c.executed(2), "a b c d e f g h i j"; got != want {
 		t.Errorf("n2 after the snapshot executed %q; want %q", got, want)
 	}
-	restored := trace.Emitted[MultiPaxosRestored](&c.tr)
+	restored := trace.Emitted[MultiPaxosRestored](&c.Trace)
 	if last := restored[len(restored)-1]; last.Event.Node != 2 || last.Value.Slot != 8 {
 		t.Errorf("last restore: %v from slot %d; want n2 from the snapshot at 8", last.Event.Node, last.Value.Slot)
 	}
@@ -314,9 +240,9 @@ func gapScenario(t *testing.T, b MultiPaxosBroken) *mpCluster {
 	c := newMPCluster(t, 3, MultiPaxosConfig{SnapshotThreshold: -1, Broken: b})
 	c.campaign(0)
 	c.propose(0, "a")
-	c.drop = func(e mpEnvelope) bool { return (acceptOf(e, 2) && e.to == 2) || isMsg[mpCatchUp](e) }
+	c.Drop = func(e mpEnvelope) bool { return (acceptOf(e, 2) && e.To == 2) || isMsg[mpCatchUp](e) }
 	c.propose(0, "b", "c")
-	c.drop = nil
+	c.Drop = nil
 	c.heartbeat(0)
 	return c
 }
@@ -348,17 +274,17 @@ func TestAcceptedMustBeDurable(t *testing.T) {
 		c := newMPCluster(t, 3, MultiPaxosConfig{SnapshotThreshold: -1, Broken: b})
 		c.campaign(0)
 		c.propose(0, "a")
-		c.drop = func(e mpEnvelope) bool {
-			return (acceptOf(e, 2) && e.to == 2) || (e.from == 0 && isMsg[mpDecide](e))
+		c.Drop = func(e mpEnvelope) bool {
+			return (acceptOf(e, 2) && e.To == 2) || (e.From == 0 && isMsg[mpDecide](e))
 		}
 		c.propose(0, "b")
-		c.drop = nil
-		c.crash(1)
-		c.restart(1)
-		c.crash(0)
+		c.Drop = nil
+		c.Crash(1)
+		c.Restart(1)
+		c.Crash(0)
 		c.campaign(1) // with n2
 		c.propose(1, "c")
-		c.restart(0)
+		c.Restart(0)
 		c.heartbeat(1)
 		return c.failed()
 	}
@@ -379,14 +305,14 @@ func TestDeposedLeaderCannotRead(t *testing.T) {
 	c := newMPCluster(t, 3, MultiPaxosConfig{SnapshotThreshold: -1})
 	c.campaign(0)
 	c.propose(0, "a")
-	cut := func(e mpEnvelope) bool { return (e.from == 0) != (e.to == 0) }
-	c.drop = cut
+	cut := func(e mpEnvelope) bool { return (e.From == 0) != (e.To == 0) }
+	c.Drop = cut
 	c.campaign(1)
 	c.mustLead(1)
 	c.propose(1, "b")
 	var old, fresh []string
-	c.servers[0].Read(c.envs[0], func(err error) { old = append(old, errString(err)) })
-	c.servers[1].Read(c.envs[1], func(err error) {
+	c.Procs[0].Read(c.Envs[0], func(err error) { old = append(old, errString(err)) })
+	c.Procs[1].Read(c.Envs[1], func(err error) {
 		fresh = append(fresh, errString(err)+" "+c.executed(1))
 	})
 	c.settle()
@@ -397,7 +323,7 @@ func TestDeposedLeaderCannotRead(t *testing.T) {
 		t.Errorf("the new leader's read: %v; want %v", fresh, want)
 	}
 	// Healed, n0 hears of ballot 1.n1 and fails the read it held.
-	c.drop = nil
+	c.Drop = nil
 	c.heartbeat(1)
 	if len(old) != 1 || !strings.Contains(old[0], "not the leader") {
 		t.Errorf("the deposed leader's read after the heal: %v; want a not-leader error", old)

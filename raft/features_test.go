@@ -18,7 +18,7 @@ func dissConfig() Config {
 // advance moves every clock forward by d without firing timers, so leases
 // (CheckQuorum's "heard from a leader recently") can expire.
 func (c *cluster) advance(d time.Duration) {
-	for _, env := range c.envs {
+	for _, env := range c.Envs {
 		env.Clock = env.Clock.Add(d)
 	}
 }
@@ -30,18 +30,18 @@ func TestPreVoteKeepsAPartitionedServerFromDisrupting(t *testing.T) {
 	c := newCluster(t, 3, dissConfig())
 	c.campaign(0)
 	c.mustLead(0, 1)
-	c.drop = func(e envelope) bool { return e.from == 2 || e.to == 2 }
+	c.Drop = func(e envelope) bool { return e.From == 2 || e.To == 2 }
 	for range 5 {
 		c.advance(time.Second)
 		c.campaign(2)
 	}
-	if st := c.servers[2].Status(); st.Term != 1 || st.Role != PreCandidate {
+	if st := c.Procs[2].Status(); st.Term != 1 || st.Role != PreCandidate {
 		t.Fatalf("isolated n2 is %v in term %d; want a pre-candidate still in term 1", st.Role, st.Term)
 	}
-	c.drop = nil
+	c.Drop = nil
 	c.heartbeat(0)
 	c.mustLead(0, 1)
-	if st := c.servers[2].Status(); st.Leader != 0 || st.Term != 1 {
+	if st := c.Procs[2].Status(); st.Leader != 0 || st.Term != 1 {
 		t.Fatalf("n2 rejoined as %+v; want a follower of n0 in term 1", st)
 	}
 }
@@ -55,16 +55,16 @@ func TestCheckQuorumStepsDown(t *testing.T) {
 	c.mustLead(0, 1)
 	// n1 has just heard from n0: it refuses n2's pre-vote.
 	c.campaign(2)
-	if st := c.servers[2].Status(); st.Role == Leader || st.Term != 1 {
+	if st := c.Procs[2].Status(); st.Role == Leader || st.Term != 1 {
 		t.Fatalf("n2 deposed a live leader: %+v", st)
 	}
 	// Cut n0 off; after an election timeout its heartbeat tick steps it down.
-	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
+	c.Drop = func(e envelope) bool { return e.From == 0 || e.To == 0 }
 	for range 2 { // the first check still counts the replies from before the cut
 		c.advance(200 * time.Millisecond)
 		c.heartbeat(0)
 	}
-	if st := c.servers[0].Status(); st.Role == Leader {
+	if st := c.Procs[0].Status(); st.Role == Leader {
 		t.Fatalf("n0 still leads without a majority: %+v", st)
 	}
 	c.campaign(1)
@@ -79,28 +79,28 @@ func TestSnapshotAndInstallSnapshot(t *testing.T) {
 	cfg.MaxEntries, cfg.MaxInflight = 64, 4
 	c := newCluster(t, 3, cfg)
 	c.campaign(0)
-	c.crash(2)
+	c.Crash(2)
 	for _, cmd := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		c.propose(0, cmd)
 	}
-	if st := c.servers[0].Status(); st.SnapshotIndex < 5 {
+	if st := c.Procs[0].Status(); st.SnapshotIndex < 5 {
 		t.Fatalf("leader did not compact: %+v", st)
 	}
-	c.restart(2)
+	c.Restart(2)
 	c.heartbeat(0)
 	c.propose(0, "i")
 	c.heartbeat(0) // followers learn that "i" is committed
 	want := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
-	for id, s := range c.servers {
+	for id, s := range c.Procs {
 		if !slices.Equal(s.sm.applied, want) {
 			t.Errorf("n%d state %v; want %v", id, s.sm.applied, want)
 		}
 	}
 	// A restart rebuilds the state from snapshot plus log.
-	c.crash(1)
-	c.restart(1)
+	c.Crash(1)
+	c.Restart(1)
 	c.heartbeat(0)
-	if got := c.servers[1].sm.applied; !slices.Equal(got, want) {
+	if got := c.Procs[1].sm.applied; !slices.Equal(got, want) {
 		t.Errorf("n1 after restart: %v; want %v", got, want)
 	}
 	if bad := c.failed(); len(bad) > 0 {
@@ -122,7 +122,7 @@ func TestMembershipChange(t *testing.T) {
 	c.campaign(0)
 	c.propose(0, "a")
 	var done error = errors.New("not called")
-	if err := c.servers[0].AddServer(c.envs[0], 3, func(err error) { done = err }); err != nil {
+	if err := c.Procs[0].AddServer(c.Envs[0], 3, func(err error) { done = err }); err != nil {
 		t.Fatal(err)
 	}
 	c.settle()
@@ -130,25 +130,25 @@ func TestMembershipChange(t *testing.T) {
 	if done != nil {
 		t.Fatalf("add n3: done = %v", done)
 	}
-	if st := c.servers[0].Status(); !st.Config.IsVoter(3) {
+	if st := c.Procs[0].Status(); !st.Config.IsVoter(3) {
 		t.Fatalf("n3 is not a voter: %v", st.Config)
 	}
-	if got := c.servers[3].sm.applied; !slices.Equal(got, []string{"a"}) {
+	if got := c.Procs[3].sm.applied; !slices.Equal(got, []string{"a"}) {
 		t.Fatalf("n3 state %v", got)
 	}
 	// Remove the leader itself.
 	done = errors.New("not called")
-	if err := c.servers[0].AddServer(c.envs[0], 3, nil); !errors.Is(err, ErrNoChange) {
+	if err := c.Procs[0].AddServer(c.Envs[0], 3, nil); !errors.Is(err, ErrNoChange) {
 		t.Fatalf("adding a voter again: %v; want ErrNoChange", err)
 	}
-	if err := c.servers[0].RemoveServer(c.envs[0], 0, func(err error) { done = err }); err != nil {
+	if err := c.Procs[0].RemoveServer(c.Envs[0], 0, func(err error) { done = err }); err != nil {
 		t.Fatal(err)
 	}
 	c.settle()
 	if done != nil {
 		t.Fatalf("remove n0: done = %v", done)
 	}
-	if st := c.servers[0].Status(); st.Role == Leader || st.Config.IsVoter(0) {
+	if st := c.Procs[0].Status(); st.Role == Leader || st.Config.IsVoter(0) {
 		t.Fatalf("removed leader: %+v", st)
 	}
 	c.advance(time.Second)
@@ -157,7 +157,7 @@ func TestMembershipChange(t *testing.T) {
 	c.propose(3, "b")
 	c.heartbeat(3)
 	for _, id := range []node.ID{1, 2, 3} {
-		if got := c.servers[id].sm.applied; !slices.Equal(got, []string{"a", "b"}) {
+		if got := c.Procs[id].sm.applied; !slices.Equal(got, []string{"a", "b"}) {
 			t.Errorf("%v state %v", id, got)
 		}
 	}
@@ -167,29 +167,19 @@ func TestMembershipChange(t *testing.T) {
 }
 
 // addServerNode adds one more process to the harness (not a member).
-func (c *cluster) addServerNode(cfg Config) {
-	id := node.ID(len(c.servers))
-	n := len(c.servers) + 1
-	env := newEnv(c, id, n)
-	c.envs = append(c.envs, env)
-	c.servers = append(c.servers, nil)
-	c.down = append(c.down, false)
-	c.servers[id] = newTestServer(cfg)
-	c.servers[id].Start(env)
-	c.collect()
-}
+func (c *cluster) addServerNode(cfg Config) { c.Add(newTestServer(cfg)) }
 
 // TestLeadershipTransfer: diss. §3.10.
 func TestLeadershipTransfer(t *testing.T) {
 	c := newCluster(t, 3, dissConfig())
 	c.campaign(0)
 	c.propose(0, "a")
-	if err := c.servers[0].TransferLeadership(c.envs[0], 2); err != nil {
+	if err := c.Procs[0].TransferLeadership(c.Envs[0], 2); err != nil {
 		t.Fatal(err)
 	}
 	c.settle()
 	c.mustLead(2, 2)
-	if _, _, err := c.servers[0].Propose(c.envs[0], []byte("x")); err == nil {
+	if _, _, err := c.Procs[0].Propose(c.Envs[0], []byte("x")); err == nil {
 		t.Fatal("the old leader still takes proposals")
 	} else if nl := (*NotLeaderError)(nil); !errors.As(err, &nl) || nl.Leader != 2 {
 		t.Fatalf("old leader's error %v; want NotLeaderError naming n2", err)
@@ -204,7 +194,7 @@ func TestReadIndex(t *testing.T) {
 	c.campaign(0)
 	c.propose(0, "a")
 	var got []error
-	c.servers[0].ReadIndex(c.envs[0], func(err error) { got = append(got, err) })
+	c.Procs[0].ReadIndex(c.Envs[0], func(err error) { got = append(got, err) })
 	if len(got) != 0 {
 		t.Fatal("read served before a heartbeat round")
 	}
@@ -212,8 +202,8 @@ func TestReadIndex(t *testing.T) {
 	if len(got) != 1 || got[0] != nil {
 		t.Fatalf("read after a round: %v", got)
 	}
-	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
-	c.servers[0].ReadIndex(c.envs[0], func(err error) { got = append(got, err) })
+	c.Drop = func(e envelope) bool { return e.From == 0 || e.To == 0 }
+	c.Procs[0].ReadIndex(c.Envs[0], func(err error) { got = append(got, err) })
 	c.settle()
 	c.heartbeat(0)
 	if len(got) != 1 {
@@ -239,7 +229,7 @@ func TestLeaseRead(t *testing.T) {
 	c.campaign(0)
 	c.heartbeat(0) // a confirmed round starts the lease
 	served := 0
-	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+	c.Procs[0].ReadIndex(c.Envs[0], func(err error) {
 		if err == nil {
 			served++
 		}
@@ -247,9 +237,9 @@ func TestLeaseRead(t *testing.T) {
 	if served != 1 {
 		t.Fatal("a read within the lease waited for a round")
 	}
-	c.drop = func(e envelope) bool { return e.from == 0 || e.to == 0 }
+	c.Drop = func(e envelope) bool { return e.From == 0 || e.To == 0 }
 	c.advance(136 * time.Millisecond) // past 150 ms × 0.9
-	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+	c.Procs[0].ReadIndex(c.Envs[0], func(err error) {
 		if err == nil {
 			served++
 		}
@@ -267,18 +257,18 @@ func TestFollowerHearingNewLeaderRestartsTimer(t *testing.T) {
 	c := newCluster(t, 3, paperConfig(Broken{}))
 	c.campaign(0)
 	// n2 misses n1's election; its timer from term 1 is still pending.
-	c.drop = func(e envelope) bool { return e.to == 2 }
+	c.Drop = func(e envelope) bool { return e.To == 2 }
 	c.stepDown(0)
 	c.campaign(1)
 	c.mustLead(1, 2)
-	before, _ := c.envs[2].Timer(electionTimer{Epoch: c.servers[2].electionEpoch})
+	before, _ := c.Envs[2].Timer(electionTimer{Epoch: c.Procs[2].electionEpoch})
 	c.advance(100 * time.Millisecond)
-	c.drop = nil
+	c.Drop = nil
 	c.heartbeat(1)
-	if st := c.servers[2].Status(); st.Term != 2 || st.Leader != 1 {
+	if st := c.Procs[2].Status(); st.Term != 2 || st.Leader != 1 {
 		t.Fatalf("n2 did not follow n1: %+v", st)
 	}
-	after, ok := c.envs[2].Timer(electionTimer{Epoch: c.servers[2].electionEpoch})
+	after, ok := c.Envs[2].Timer(electionTimer{Epoch: c.Procs[2].electionEpoch})
 	if !ok || !after.At.After(before.At) {
 		t.Fatalf("n2's election timer was not restarted by the new leader (due %v before, %v after)", before.At, after.At)
 	}
@@ -295,18 +285,17 @@ func TestHeartbeatIsTheReadRound(t *testing.T) {
 	c.settle()
 
 	served := false
-	c.servers[0].ReadIndex(c.envs[0], func(err error) {
+	c.Procs[0].ReadIndex(c.Envs[0], func(err error) {
 		if err != nil {
 			t.Fatalf("read: %v", err)
 		}
 		served = true
 	})
-	c.queue = nil // hold the read's own round back: the tick must serve it
-	c.envs[0].Sent = nil
-	c.servers[0].Timeout(c.envs[0], heartbeatTimer{})
-	c.collect()
+	c.Queue = nil // hold the read's own round back: the tick must serve it
+	c.Envs[0].Sent = nil
+	c.Timeout(0, heartbeatTimer{})
 	per := map[node.ID]int{}
-	for _, s := range c.envs[0].Sent {
+	for _, s := range c.Envs[0].Sent {
 		if _, ok := s.Msg.(AppendEntries); ok {
 			per[s.To]++
 		}

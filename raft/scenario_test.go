@@ -2,130 +2,57 @@ package raft
 
 import (
 	"testing"
-	"time"
 
 	"github.com/synod-dev/synod/node"
 	"github.com/synod-dev/synod/node/nodetest"
-	"github.com/synod-dev/synod/trace"
 )
 
-// cluster is a hand-driven network for the paper's walk-throughs: no timer
-// fires unless the test says so (except the zero-delay flush), and every
-// message can be dropped by a filter, so a test can build the exact
-// situations of the paper's figures.
+// cluster is a hand-driven network of test servers for the paper's
+// walk-throughs (nodetest.Network): no timer fires unless the test says so
+// (except the zero-delay flush), and every message can be dropped by a
+// filter, so a test can build the exact situations of the paper's figures.
 type cluster struct {
-	t       *testing.T
-	cfg     Config
-	servers []*testServer
-	envs    []*nodetest.Env
-	down    []bool
-	queue   []envelope
-	// drop, if set, decides which messages the network loses.
-	drop func(e envelope) bool
-	tr   trace.Trace
-	tick time.Duration
+	*nodetest.Network[*testServer]
+	t   *testing.T
+	cfg Config
 }
 
-type envelope struct {
-	from, to node.ID
-	msg      node.Message
-}
+// envelope is a message on the cluster's network, for the drop filters.
+type envelope = nodetest.Envelope
 
 func newCluster(t *testing.T, n int, cfg Config) *cluster {
-	c := &cluster{t: t, cfg: cfg, down: make([]bool, n)}
+	c := &cluster{t: t, cfg: cfg}
 	for i := range n {
 		c.cfg.Members = append(c.cfg.Members, node.ID(i))
 	}
-	for i := range n {
-		id := node.ID(i)
-		c.envs = append(c.envs, newEnv(c, id, n))
-		c.servers = append(c.servers, nil)
-		c.start(id)
-	}
+	c.Network = nodetest.NewNetwork(n, func(node.ID) *testServer { return newTestServer(c.cfg) },
+		func(timer any) bool { _, ok := timer.(flushTimer); return ok })
 	return c
-}
-
-func newEnv(c *cluster, id node.ID, n int) *nodetest.Env {
-	env := nodetest.New(id, n)
-	env.Seed(uint64(id) + 1)
-	env.OnSend = func(to node.ID, msg node.Message) { c.queue = append(c.queue, envelope{id, to, msg}) }
-	return env
-}
-
-func (c *cluster) start(id node.ID) {
-	c.servers[id] = newTestServer(c.cfg)
-	c.servers[id].Start(c.envs[id])
-	c.collect()
-}
-
-// collect moves what the servers emitted into the trace, in order.
-func (c *cluster) collect() {
-	for i, env := range c.envs {
-		for _, v := range env.TakeEmitted() {
-			c.tick++
-			c.tr.Record(&trace.Event{Kind: trace.Emit, Node: node.ID(i), Time: c.tick, Value: v})
-		}
-	}
-}
-
-// flush fires the zero-delay flush timers of every live server.
-func (c *cluster) flush() bool {
-	fired := false
-	for i, env := range c.envs {
-		if c.down[i] {
-			continue
-		}
-		for _, tm := range env.Pending() {
-			if _, ok := tm.Value.(flushTimer); ok && !tm.At.After(env.Clock) {
-				env.Cancel(tm.ID)
-				c.servers[i].Timeout(env, tm.Value)
-				c.collect()
-				fired = true
-			}
-		}
-	}
-	return fired
 }
 
 // settle syncs and delivers until nothing is left to do.
 func (c *cluster) settle() {
-	for steps := 0; c.flush() || len(c.queue) > 0; steps++ {
-		if steps > 1000 {
-			// A broken variant can livelock (a follower that never
-			// converges): stop here and let the checkers judge.
-			c.t.Logf("the cluster does not settle: %d messages queued, e.g. %+v", len(c.queue), c.queue[0])
-			c.queue = nil
-			return
-		}
-		q := c.queue
-		c.queue = nil
-		for _, e := range q {
-			if c.down[e.to] || c.down[e.from] || (c.drop != nil && c.drop(e)) {
-				continue
-			}
-			c.servers[e.to].Receive(c.envs[e.to], e.from, e.msg)
-			c.collect()
-		}
+	if err := c.Settle(); err != nil {
+		// A broken variant can livelock (a follower that never
+		// converges): stop here and let the checkers judge.
+		c.t.Log(err)
 	}
 }
 
 // campaign makes id's election timer fire, then settles.
 func (c *cluster) campaign(id node.ID) {
-	s := c.servers[id]
-	s.Timeout(c.envs[id], electionTimer{Epoch: s.electionEpoch})
-	c.collect()
+	c.Timeout(id, electionTimer{Epoch: c.Procs[id].electionEpoch})
 	c.settle()
 }
 
 // heartbeat makes leader id's heartbeat timer fire, then settles.
 func (c *cluster) heartbeat(id node.ID) {
-	c.servers[id].Timeout(c.envs[id], heartbeatTimer{})
-	c.collect()
+	c.Timeout(id, heartbeatTimer{})
 	c.settle()
 }
 
 func (c *cluster) propose(id node.ID, cmd string) {
-	if _, _, err := c.servers[id].Propose(c.envs[id], []byte(cmd)); err != nil {
+	if _, _, err := c.Procs[id].Propose(c.Envs[id], []byte(cmd)); err != nil {
 		c.t.Fatalf("propose on %v: %v", id, err)
 	}
 	c.settle()
@@ -135,25 +62,15 @@ func (c *cluster) propose(id node.ID, cmd string) {
 // campaign opens a new term (in the paper's figures terms pass by
 // elections the figure does not show).
 func (c *cluster) stepDown(id node.ID) {
-	s := c.servers[id]
-	s.env = c.envs[id]
+	s := c.Procs[id]
+	s.env = c.Envs[id]
 	s.becomeFollower(s.currentTerm, node.None)
-	c.collect()
-}
-
-func (c *cluster) crash(id node.ID) {
-	c.envs[id].Crash()
-	c.down[id] = true
-}
-
-func (c *cluster) restart(id node.ID) {
-	c.down[id] = false
-	c.start(id)
+	c.Collect()
 }
 
 func (c *cluster) mustLead(id node.ID, term uint64) {
 	c.t.Helper()
-	st := c.servers[id].Status()
+	st := c.Procs[id].Status()
 	if st.Role != Leader || st.Term != term {
 		c.t.Fatalf("%v is %v in term %d; want leader in term %d", id, st.Role, st.Term, term)
 	}
@@ -162,7 +79,7 @@ func (c *cluster) mustLead(id node.ID, term uint64) {
 // failed returns the properties Check finds violated.
 func (c *cluster) failed() []string {
 	var out []string
-	for _, ch := range Check(&c.tr) {
+	for _, ch := range Check(&c.Trace) {
 		if !ch.OK {
 			out = append(out, ch.Property+": "+ch.Detail)
 		}
@@ -187,9 +104,9 @@ func figure8(t *testing.T, b Broken) []string {
 
 	// (a) S1 leads term 2 and replicates index 2 (its no-op) and 3 only
 	// to S2.
-	c.drop = func(e envelope) bool {
-		_, ae := e.msg.(AppendEntries)
-		return ae && e.from == 0 && e.to != 1
+	c.Drop = func(e envelope) bool {
+		_, ae := e.Msg.(AppendEntries)
+		return ae && e.From == 0 && e.To != 1
 	}
 	c.stepDown(0)
 	c.campaign(0)
@@ -197,21 +114,21 @@ func figure8(t *testing.T, b Broken) []string {
 	c.propose(0, "x")
 	// (b) S1 crashes; S5 is elected in term 3 by S3, S4 and itself, and
 	// accepts a different entry at index 2 (its own no-op) before crashing.
-	c.crash(0)
-	c.drop = func(e envelope) bool {
-		_, ae := e.msg.(AppendEntries)
-		return ae && e.from == 4
+	c.Crash(0)
+	c.Drop = func(e envelope) bool {
+		_, ae := e.Msg.(AppendEntries)
+		return ae && e.From == 4
 	}
 	c.campaign(4)
 	c.mustLead(4, 3)
-	c.crash(4)
+	c.Crash(4)
 	// (c) S1 restarts, is elected in term 4 by S2, S3 and itself, and
 	// replicates index 2 (term 2) to S3, but nothing of its term 4 to
 	// anyone: index 2 is now on a majority (S1, S2, S3).
-	c.restart(0)
-	c.drop = func(e envelope) bool {
-		m, ae := e.msg.(AppendEntries)
-		if !ae || e.from != 0 || e.to == 1 {
+	c.Restart(0)
+	c.Drop = func(e envelope) bool {
+		m, ae := e.Msg.(AppendEntries)
+		if !ae || e.From != 0 || e.To == 1 {
 			return false
 		}
 		// Probes that will fail get through (so S1 backs off to index 2);
@@ -225,9 +142,9 @@ func figure8(t *testing.T, b Broken) []string {
 	// (d) S1 crashes; S5 restarts and is elected in term 5 by S3, S4 and
 	// itself (its last term, 3, beats their 2), then overwrites index 2
 	// everywhere with its term-3 entry.
-	c.crash(0)
-	c.restart(4)
-	c.drop = nil
+	c.Crash(0)
+	c.Restart(4)
+	c.Drop = nil
 	c.campaign(4) // term 4: refused, as above
 	c.campaign(4)
 	c.mustLead(4, 5)
@@ -258,18 +175,18 @@ func TestVoteMustBeDurable(t *testing.T) {
 		c := newCluster(t, 3, paperConfig(b))
 		// S1 and S3 cannot hear each other; S2 votes for S1 in term 1, and
 		// S1's entries reach nobody.
-		c.drop = func(e envelope) bool {
-			_, ae := e.msg.(AppendEntries)
-			return ae || (e.from == 0 && e.to == 2) || (e.from == 2 && e.to == 0)
+		c.Drop = func(e envelope) bool {
+			_, ae := e.Msg.(AppendEntries)
+			return ae || (e.From == 0 && e.To == 2) || (e.From == 2 && e.To == 0)
 		}
 		c.campaign(0)
 		c.mustLead(0, 1)
 		// S2 crashes and restarts; S3 then asks it for a vote in term 1.
-		c.crash(1)
-		c.restart(1)
-		c.drop = func(e envelope) bool {
-			_, ae := e.msg.(AppendEntries)
-			return ae || (e.from == 0 && e.to == 2) || (e.from == 2 && e.to == 0)
+		c.Crash(1)
+		c.Restart(1)
+		c.Drop = func(e envelope) bool {
+			_, ae := e.Msg.(AppendEntries)
+			return ae || (e.From == 0 && e.To == 2) || (e.From == 2 && e.To == 0)
 		}
 		c.campaign(2)
 		return c.failed()
@@ -292,19 +209,19 @@ func TestConflictingEntriesAreDeleted(t *testing.T) {
 	run := func(b Broken) []string {
 		c := newCluster(t, 3, paperConfig(b))
 		c.campaign(0) // term 1: the no-op at index 1 everywhere
-		c.drop = func(e envelope) bool {
-			_, ae := e.msg.(AppendEntries)
-			return ae && e.from == 0
+		c.Drop = func(e envelope) bool {
+			_, ae := e.Msg.(AppendEntries)
+			return ae && e.From == 0
 		}
 		c.propose(0, "lost") // index 2, term 1: only on S1
-		c.drop = func(e envelope) bool {
-			_, ae := e.msg.(AppendEntries)
-			return ae && (e.from == 0 || e.to == 0)
+		c.Drop = func(e envelope) bool {
+			_, ae := e.Msg.(AppendEntries)
+			return ae && (e.From == 0 || e.To == 0)
 		}
 		c.campaign(1) // S2 wins term 2 with S3's vote; S1 refuses (its log is longer)
 		c.mustLead(1, 2)
 		c.propose(1, "kept") // committed on S2 and S3: indexes 2 (no-op) and 3
-		c.drop = nil
+		c.Drop = nil
 		c.heartbeat(1) // S1 hears of index 2, term 2, and that 3 is committed
 		return c.failed()
 	}
