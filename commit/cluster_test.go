@@ -253,3 +253,88 @@ func (c *cluster) mustEmit(id node.ID, want ...string) {
 		c.t.Errorf("%v emitted:\n  %v\nwant:\n  %v", id, got, want)
 	}
 }
+
+// sent returns the type of every message sent, in order.
+func (c *cluster) sent() []string {
+	var out []string
+	for _, e := range c.tr.Events {
+		if e.Kind == trace.Send {
+			out = append(out, shortType(e.Type))
+		}
+	}
+	return out
+}
+
+// mustDecide stops the test unless the processes decided tx as want says,
+// in process order ("" for a process that has not decided).
+func (c *cluster) mustDecide(tx TxID, want ...Outcome) {
+	c.t.Helper()
+	if got := c.decisions(tx); !slices.Equal(got, want) {
+		c.t.Fatalf("decisions on %v: %v, want %v", tx, got, want)
+	}
+}
+
+// mustViolate checks that the checker finds exactly the properties fails
+// violated (nil: none).
+func mustViolate(t *testing.T, checks []trace.Check, fails []string) {
+	t.Helper()
+	if got := failed(checks); !slices.Equal(got, fails) {
+		t.Errorf("violated %v, want %v", got, fails)
+	}
+}
+
+// variantCase is one row of a walk-through run against the correct
+// protocol (the zero broken) and its broken variants: the decisions on T1
+// it should end with (nil: not checked by the table) and the properties the
+// checker should find violated.
+type variantCase[B any] struct {
+	name   string
+	broken B
+	want   []Outcome
+	fails  []string
+}
+
+// crashOnReceipt is an intercept that crashes process id when the first
+// message of type T reaches it: that message is lost, and the later ones
+// too while id is down.
+func crashOnReceipt[T any](c *cluster, id node.ID) func(envelope) bool {
+	return func(e envelope) bool {
+		if e.to == id && isType[T](e.msg) {
+			c.crash(id)
+			return true
+		}
+		return false
+	}
+}
+
+// crashMidBroadcast is an intercept under which process from crashes in
+// the middle of sending its messages of type T: only the one to reached
+// goes out (node.None: none does), and the processes in also crash with
+// it.
+func crashMidBroadcast[T any](c *cluster, from, reached node.ID, also ...node.ID) func(envelope) bool {
+	return func(e envelope) bool {
+		if e.from != from || e.to == reached || !isType[T](e.msg) {
+			return false
+		}
+		if !c.down[from] {
+			c.crash(from)
+			for _, id := range also {
+				c.crash(id)
+			}
+		}
+		return true // never sent
+	}
+}
+
+// either is an intercept that applies each of fs in turn, dropping a
+// message as soon as one does.
+func either(fs ...func(envelope) bool) func(envelope) bool {
+	return func(e envelope) bool {
+		for _, f := range fs {
+			if f(e) {
+				return true
+			}
+		}
+		return false
+	}
+}

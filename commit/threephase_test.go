@@ -9,14 +9,15 @@ import (
 	"github.com/synod-dev/synod/node"
 )
 
-func threePhase(cfg ThreePhaseConfig) func() node.Process {
-	return func() node.Process { return NewThreePhase(cfg) }
-}
-
-func allYes3PC() ThreePhaseConfig {
+// threePhaseCluster returns n processes of three-phase commit in the
+// default configuration, but with every participant voting YES, and the
+// broken variant given (the zero value is the correct protocol); and the
+// configuration.
+func threePhaseCluster(t *testing.T, n int, broken ThreePhaseBroken) (*cluster, ThreePhaseConfig) {
 	cfg := DefaultThreePhaseConfig()
 	cfg.NoProbability = 0
-	return cfg
+	cfg.Broken = broken
+	return newCluster(t, n, func() node.Process { return NewThreePhase(cfg) }), cfg
 }
 
 // terminated returns the rules the backup coordinators applied, "TR3" etc.
@@ -41,19 +42,11 @@ func (c *cluster) emittedOf(keep func(any) bool) []any {
 // The failure-free protocol: VOTE-REQ, YES, PRE-COMMIT, ACK, COMMIT, 5(N−1)
 // messages, with no decision before the third phase.
 func TestThreePhaseCommitWalkThrough(t *testing.T) {
-	c := newCluster(t, 3, threePhase(allYes3PC()))
+	c, _ := threePhaseCluster(t, 3, ThreePhaseBroken{})
 	c.request(0, Transaction{ID: 1})
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Commit}) {
-		t.Fatalf("decisions %v", got)
-	}
-	var sent []string
-	for _, e := range c.tr.Events {
-		if e.Kind.String() == "send" {
-			sent = append(sent, shortType(e.Type))
-		}
-	}
+	c.mustDecide(1, Commit, Commit, Commit)
 	want := []string{"voteReq", "voteReq", "yes", "yes", "preCommit", "preCommit", "ack", "ack", "commitMsg", "commitMsg"}
-	if !slices.Equal(sent, want) {
+	if sent := c.sent(); !slices.Equal(sent, want) {
 		t.Errorf("sent %v, want %v", sent, want)
 	}
 	mustPass(t, Check3PC(&c.tr))
@@ -64,21 +57,12 @@ func TestThreePhaseCommitWalkThrough(t *testing.T) {
 // their states: all uncertain, so by rule TR3 it aborts — without waiting
 // for the coordinator (BHG §7.5). 2PC would block here.
 func TestThreePhaseCoordinatorCrashTerminatesByTR3(t *testing.T) {
-	cfg := allYes3PC()
-	c := newCluster(t, 4, threePhase(cfg))
-	c.intercept = func(e envelope) bool {
-		if e.to == 0 && isType[yes](e.msg) {
-			c.crash(0)
-			return true
-		}
-		return false
-	}
+	c, cfg := threePhaseCluster(t, 4, ThreePhaseBroken{})
+	c.intercept = crashOnReceipt[yes](c, 0)
 	c.request(0, Transaction{ID: 1})
 	c.intercept = nil
 	c.elapse(cfg.TerminationBound(4))
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{"", Abort, Abort, Abort}) {
-		t.Fatalf("decisions %v", got)
-	}
+	c.mustDecide(1, "", Abort, Abort, Abort)
 	c.mustEmit(1, "Voted{Tx:T1 Yes:true}", "Locked{Tx:T1}", "Elected{Tx:T1}",
 		"Terminated{Tx:T1 Rule:TR3: n1 uncertain, n2 uncertain, n3 uncertain: all uncertain → abort}",
 		"Decided{Tx:T1 Outcome:abort}", "Unlocked{Tx:T1}")
@@ -98,23 +82,12 @@ func TestThreePhaseCoordinatorCrashTerminatesByTR3(t *testing.T) {
 // n1 only. n1 is committable, so the backup coordinator applies rule TR4:
 // PRE-COMMIT to the uncertain, then COMMIT (BHG §7.5).
 func TestThreePhaseCoordinatorCrashAfterPreCommitTerminatesByTR4(t *testing.T) {
-	cfg := allYes3PC()
-	c := newCluster(t, 4, threePhase(cfg))
-	c.intercept = func(e envelope) bool {
-		if e.from == 0 && isType[preCommit](e.msg) && e.to != 1 {
-			if !c.down[0] {
-				c.crash(0)
-			}
-			return true // never sent
-		}
-		return false
-	}
+	c, cfg := threePhaseCluster(t, 4, ThreePhaseBroken{})
+	c.intercept = crashMidBroadcast[preCommit](c, 0, 1)
 	c.request(0, Transaction{ID: 1})
 	c.intercept = nil
 	c.elapse(cfg.TerminationBound(4))
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{"", Commit, Commit, Commit}) {
-		t.Fatalf("decisions %v", got)
-	}
+	c.mustDecide(1, "", Commit, Commit, Commit)
 	if got := c.terminated(); !slices.Equal(got, []string{"TR4"}) {
 		t.Errorf("rules applied %v, want TR4", got)
 	}
@@ -125,26 +98,11 @@ func TestThreePhaseCoordinatorCrashAfterPreCommitTerminatesByTR4(t *testing.T) {
 // by, n1, crashes as it sends its first STATE-REQ. n2 and n3 elect n1, hear
 // nothing from it, remove it from UP and elect n2, which terminates (TR3).
 func TestThreePhaseBackupCrashes(t *testing.T) {
-	cfg := allYes3PC()
-	c := newCluster(t, 4, threePhase(cfg))
-	c.intercept = func(e envelope) bool {
-		switch {
-		case e.to == 0 && isType[yes](e.msg):
-			c.crash(0)
-			return true
-		case e.from == 1 && isType[stateReq](e.msg):
-			if !c.down[1] {
-				c.crash(1)
-			}
-			return true
-		}
-		return false
-	}
+	c, cfg := threePhaseCluster(t, 4, ThreePhaseBroken{})
+	c.intercept = either(crashOnReceipt[yes](c, 0), crashMidBroadcast[stateReq](c, 1, node.None))
 	c.request(0, Transaction{ID: 1})
 	c.elapse(cfg.TerminationBound(4))
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{"", "", Abort, Abort}) {
-		t.Fatalf("decisions %v", got)
-	}
+	c.mustDecide(1, "", "", Abort, Abort)
 	elected := c.emittedOf(func(v any) bool { _, ok := v.(Elected); return ok })
 	if len(elected) != 2 {
 		t.Errorf("%d backup coordinators, want n1 then n2", len(elected))
@@ -156,14 +114,8 @@ func TestThreePhaseBackupCrashes(t *testing.T) {
 // the others for the outcome (BHG §7.5, recovery), taking no part in the
 // termination protocol meanwhile.
 func TestThreePhaseParticipantRecovers(t *testing.T) {
-	c := newCluster(t, 4, threePhase(allYes3PC()))
-	c.intercept = func(e envelope) bool {
-		if e.to == 3 && isType[preCommit](e.msg) {
-			c.crash(3)
-			return true
-		}
-		return false
-	}
+	c, _ := threePhaseCluster(t, 4, ThreePhaseBroken{})
+	c.intercept = crashOnReceipt[preCommit](c, 3)
 	c.request(0, Transaction{ID: 1})
 	c.intercept = nil
 	c.elapse(100 * time.Millisecond) // the coordinator commits without n3's ACK
@@ -183,38 +135,18 @@ func TestThreePhaseParticipantRecovers(t *testing.T) {
 // sends a handler's messages all at once, and those already sent arrive
 // even if their sender crashes.
 func TestThreePhaseCrashMidBroadcast(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		broken ThreePhaseBroken
-		want   []Outcome
-		fails  []string
-	}{
-		{"correct", ThreePhaseBroken{}, []Outcome{Commit, Commit, Commit, Commit}, nil},
-		{"no-precommit", ThreePhaseBroken{NoPreCommit: true}, []Outcome{Commit, Commit, Abort, Abort}, []string{PropAgreement}},
+	for _, tc := range []variantCase[ThreePhaseBroken]{
+		{name: "correct", want: []Outcome{Commit, Commit, Commit, Commit}},
+		{name: "no-precommit", broken: ThreePhaseBroken{NoPreCommit: true}, want: []Outcome{Commit, Commit, Abort, Abort}, fails: []string{PropAgreement}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := allYes3PC()
-			cfg.Broken = tc.broken
-			c := newCluster(t, 4, threePhase(cfg))
-			c.intercept = func(e envelope) bool {
-				if e.from == 0 && isType[commitMsg](e.msg) && e.to != 1 {
-					if !c.down[0] {
-						c.crash(0)
-						c.crash(1)
-					}
-					return true
-				}
-				return false
-			}
+			c, cfg := threePhaseCluster(t, 4, tc.broken)
+			c.intercept = crashMidBroadcast[commitMsg](c, 0, 1, 1)
 			c.request(0, Transaction{ID: 1})
 			c.intercept = nil
 			c.elapse(cfg.TerminationBound(4))
-			if got := c.decisions(1); !slices.Equal(got, tc.want) {
-				t.Errorf("decisions %v, want %v", got, tc.want)
-			}
-			if got := failed(Check3PC(&c.tr)); !slices.Equal(got, tc.fails) {
-				t.Errorf("violated %v, want %v", got, tc.fails)
-			}
+			c.mustDecide(1, tc.want...)
+			mustViolate(t, Check3PC(&c.tr), tc.fails)
 		})
 	}
 }
@@ -238,35 +170,26 @@ func TestThreePhasePartitionDisagreement(t *testing.T) {
 		}
 	}
 	t.Run("3pc", func(t *testing.T) {
-		cfg := allYes3PC()
-		c := newCluster(t, 4, threePhase(cfg))
+		c, cfg := threePhaseCluster(t, 4, ThreePhaseBroken{})
 		cut(c, isType[preCommit])
 		c.request(0, Transaction{ID: 1})
 		c.elapse(cfg.TerminationBound(4))
-		if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Abort, Abort}) {
-			t.Fatalf("decisions %v", got)
-		}
+		c.mustDecide(1, Commit, Commit, Abort, Abort)
 		checks := Check3PC(&c.tr)
-		if got := failed(checks); !slices.Equal(got, []string{PropAgreement}) {
-			t.Errorf("violated %v, want agreement", got)
-		}
+		mustViolate(t, checks, []string{PropAgreement})
 		if !strings.Contains(checks[0].Detail, "n0 decided commit") || !strings.Contains(checks[0].Detail, "n2 abort") {
 			t.Errorf("agreement: %s", checks[0].Detail)
 		}
 	})
 	t.Run("2pc", func(t *testing.T) {
-		c := newCluster(t, 4, twoPhase(allYes2PC()))
+		c, _ := twoPhaseCluster(t, 4, TwoPhaseBroken{})
 		cut(c, isType[commitMsg])
 		c.request(0, Transaction{ID: 1})
 		c.elapse(time.Second)
-		if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, "", ""}) {
-			t.Fatalf("decisions during the partition %v", got)
-		}
+		c.mustDecide(1, Commit, Commit, "", "") // during the partition
 		c.heal()
 		c.elapse(100 * time.Millisecond)
-		if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Commit, Commit}) {
-			t.Fatalf("decisions after the heal %v", got)
-		}
+		c.mustDecide(1, Commit, Commit, Commit, Commit)
 		mustPass(t, Check2PC(&c.tr))
 	})
 }

@@ -10,39 +10,30 @@ import (
 	"github.com/synod-dev/synod/node/nodetest"
 )
 
-func twoPhase(cfg TwoPhaseConfig) func() node.Process {
-	return func() node.Process { return NewTwoPhase(cfg) }
-}
-
-// allYes2PC is the default configuration with every participant voting YES,
-// so that the walk-throughs follow one path.
-func allYes2PC() TwoPhaseConfig {
+// twoPhaseCluster returns n processes of two-phase commit in the default
+// configuration, but with every participant voting YES, so that the
+// walk-throughs follow one path, and the broken variant given (the zero
+// value is the correct protocol); and the configuration.
+func twoPhaseCluster(t *testing.T, n int, broken TwoPhaseBroken) (*cluster, TwoPhaseConfig) {
 	cfg := DefaultTwoPhaseConfig()
 	cfg.NoProbability = 0
-	return cfg
+	cfg.Broken = broken
+	return newCluster(t, n, func() node.Process { return NewTwoPhase(cfg) }), cfg
 }
 
 // The failure-free protocol, step by step (BHG §7.4): VOTE-REQ, YES,
 // COMMIT, ACK, with the prepared record forced before the YES and the
 // decision forced before COMMIT.
 func TestTwoPhaseCommitWalkThrough(t *testing.T) {
-	c := newCluster(t, 3, twoPhase(allYes2PC()))
+	c, _ := twoPhaseCluster(t, 3, TwoPhaseBroken{})
 	c.request(0, Transaction{ID: 1})
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Commit}) {
-		t.Fatalf("decisions %v", got)
-	}
+	c.mustDecide(1, Commit, Commit, Commit)
 	c.mustEmit(0, "Began{Tx:T1 Participants:[n1 n2]}", "Decided{Tx:T1 Outcome:commit}")
 	c.mustEmit(1, "Voted{Tx:T1 Yes:true}", "Locked{Tx:T1}", "Decided{Tx:T1 Outcome:commit}", "Unlocked{Tx:T1}")
 	// Every message the protocol sends, in order: VOTE-REQ ×2, YES ×2,
 	// COMMIT ×2, ACK ×2 — 4(N−1).
-	var sent []string
-	for _, e := range c.tr.Events {
-		if e.Kind.String() == "send" {
-			sent = append(sent, shortType(e.Type))
-		}
-	}
 	want := []string{"voteReq", "voteReq", "yes", "yes", "commitMsg", "commitMsg", "ack", "ack"}
-	if !slices.Equal(sent, want) {
+	if sent := c.sent(); !slices.Equal(sent, want) {
 		t.Errorf("sent %v, want %v", sent, want)
 	}
 	// The forced writes: the coordinator's start record and decision, each
@@ -65,31 +56,17 @@ func TestTwoPhaseCommitWalkThrough(t *testing.T) {
 // prepared record it would forget its vote and abort what the others
 // committed.
 func TestTwoPhaseParticipantCrashAfterPrepareLearnsOutcome(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		broken TwoPhaseBroken
-		fails  []string
-	}{
-		{"correct", TwoPhaseBroken{}, nil},
-		{"unsynced-prepare", TwoPhaseBroken{UnsyncedPrepare: true}, []string{PropAgreement, PropDurability}},
+	for _, tc := range []variantCase[TwoPhaseBroken]{
+		{name: "correct"},
+		{name: "unsynced-prepare", broken: TwoPhaseBroken{UnsyncedPrepare: true}, fails: []string{PropAgreement, PropDurability}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := allYes2PC()
-			cfg.Broken = tc.broken
-			c := newCluster(t, 4, twoPhase(cfg))
+			c, _ := twoPhaseCluster(t, 4, tc.broken)
 			// n3 crashes the moment the COMMIT of T1 reaches it.
-			c.intercept = func(e envelope) bool {
-				if e.to == 3 && isType[commitMsg](e.msg) {
-					c.crash(3)
-					return true
-				}
-				return false
-			}
+			c.intercept = crashOnReceipt[commitMsg](c, 3)
 			c.request(0, Transaction{ID: 1})
 			c.intercept = nil
-			if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Commit, ""}) {
-				t.Fatalf("decisions before the restart: %v", got)
-			}
+			c.mustDecide(1, Commit, Commit, Commit, "")
 			c.elapse(100 * time.Millisecond) // the COMMIT sent again at 60 ms is lost too
 			c.restart(3)
 			c.elapse(100 * time.Millisecond) // and sent again at 120 ms
@@ -105,9 +82,7 @@ func TestTwoPhaseParticipantCrashAfterPrepareLearnsOutcome(t *testing.T) {
 				// comes again it aborts.
 				c.mustEmit(3, "Voted{Tx:T1 Yes:true}", "Locked{Tx:T1}", "Decided{Tx:T1 Outcome:abort}")
 			}
-			if got := failed(Check2PC(&c.tr)); !slices.Equal(got, tc.fails) {
-				t.Errorf("violated %v, want %v", got, tc.fails)
-			}
+			mustViolate(t, Check2PC(&c.tr), tc.fails)
 		})
 	}
 }
@@ -118,20 +93,12 @@ func TestTwoPhaseParticipantCrashAfterPrepareLearnsOutcome(t *testing.T) {
 // start record and no decision and aborts (BHG §7.4). The checker reports
 // the blocking windows and does not count them as a violation.
 func TestTwoPhaseCoordinatorCrashBlocksUntilItReturns(t *testing.T) {
-	c := newCluster(t, 4, twoPhase(allYes2PC()))
-	c.intercept = func(e envelope) bool {
-		if e.to == 0 && isType[yes](e.msg) {
-			c.crash(0) // the first YES finds it down; the others too
-			return true
-		}
-		return false
-	}
+	c, _ := twoPhaseCluster(t, 4, TwoPhaseBroken{})
+	c.intercept = crashOnReceipt[yes](c, 0) // the first YES finds it down; the others too
 	c.request(0, Transaction{ID: 1})
 	c.intercept = nil
 	c.elapse(500 * time.Millisecond)
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{"", "", "", ""}) {
-		t.Fatalf("decisions while the coordinator is down: %v", got)
-	}
+	c.mustDecide(1, "", "", "", "") // while the coordinator is down
 	// Each participant asked every 60 ms, in vain.
 	asks := 0
 	for _, e := range c.tr.Events {
@@ -149,9 +116,7 @@ func TestTwoPhaseCoordinatorCrashBlocksUntilItReturns(t *testing.T) {
 	}
 
 	c.restart(0)
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{Abort, Abort, Abort, Abort}) {
-		t.Fatalf("decisions after the coordinator returned: %v", got)
-	}
+	c.mustDecide(1, Abort, Abort, Abort, Abort)
 	c.mustEmit(0, "Began{Tx:T1 Participants:[n1 n2 n3]}", "Recovered{Log:[T1:uncertain]}", "Decided{Tx:T1 Outcome:abort}")
 	c.mustEmit(2, "Voted{Tx:T1 Yes:true}", "Locked{Tx:T1}", "Decided{Tx:T1 Outcome:abort}", "Unlocked{Tx:T1}")
 	checks := Check2PC(&c.tr)
@@ -169,22 +134,12 @@ func TestTwoPhaseCoordinatorCrashBlocksUntilItReturns(t *testing.T) {
 // only. n2 and n3 are uncertain; the cooperative termination protocol
 // (BHG §7.4) lets n1 tell them, without the coordinator.
 func TestTwoPhaseCooperativeTermination(t *testing.T) {
-	c := newCluster(t, 4, twoPhase(allYes2PC()))
-	c.intercept = func(e envelope) bool {
-		if e.from == 0 && isType[commitMsg](e.msg) && e.to != 1 {
-			if !c.down[0] {
-				c.crash(0)
-			}
-			return true // never sent
-		}
-		return false
-	}
+	c, _ := twoPhaseCluster(t, 4, TwoPhaseBroken{})
+	c.intercept = crashMidBroadcast[commitMsg](c, 0, 1)
 	c.request(0, Transaction{ID: 1})
 	c.intercept = nil
 	c.elapse(100 * time.Millisecond)
-	if got := c.decisions(1); !slices.Equal(got, []Outcome{Commit, Commit, Commit, Commit}) {
-		t.Fatalf("decisions %v", got)
-	}
+	c.mustDecide(1, Commit, Commit, Commit, Commit)
 	// n2 learned it from n1, at its first DECISION-REQ (60 ms).
 	c.mustEmit(2, "Voted{Tx:T1 Yes:true}", "Locked{Tx:T1}", "Decided{Tx:T1 Outcome:commit}", "Unlocked{Tx:T1}")
 	mustPass(t, Check2PC(&c.tr))
@@ -197,30 +152,19 @@ func TestTwoPhaseCooperativeTermination(t *testing.T) {
 // the coordinator must abort when its vote timer fires. The broken variant
 // commits, violating commit validity.
 func TestTwoPhaseMissingVote(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		broken TwoPhaseBroken
-		want   []Outcome
-		fails  []string
-	}{
-		{"correct", TwoPhaseBroken{}, []Outcome{Abort, Abort, Abort, Abort}, nil},
-		{"commit-on-timeout", TwoPhaseBroken{CommitOnTimeout: true}, []Outcome{Commit, Commit, Commit, Abort}, []string{PropAgreement, PropCommitValidity}},
+	for _, tc := range []variantCase[TwoPhaseBroken]{
+		{name: "correct", want: []Outcome{Abort, Abort, Abort, Abort}},
+		{name: "commit-on-timeout", broken: TwoPhaseBroken{CommitOnTimeout: true}, want: []Outcome{Commit, Commit, Commit, Abort}, fails: []string{PropAgreement, PropCommitValidity}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := allYes2PC()
-			cfg.Broken = tc.broken
-			c := newCluster(t, 4, twoPhase(cfg))
+			c, cfg := twoPhaseCluster(t, 4, tc.broken)
 			c.crash(3)
 			c.request(0, Transaction{ID: 1})
 			c.elapse(cfg.VoteTimeout)
 			c.restart(3)
 			c.elapse(time.Second) // the decision is sent again until n3 acknowledges
-			if got := c.decisions(1); !slices.Equal(got, tc.want) {
-				t.Errorf("decisions %v, want %v", got, tc.want)
-			}
-			if got := failed(Check2PC(&c.tr)); !slices.Equal(got, tc.fails) {
-				t.Errorf("violated %v, want %v", got, tc.fails)
-			}
+			c.mustDecide(1, tc.want...)
+			mustViolate(t, Check2PC(&c.tr), tc.fails)
 		})
 	}
 }
@@ -229,34 +173,18 @@ func TestTwoPhaseMissingVote(t *testing.T) {
 // survives: on restart it announces it again. The broken variant did not
 // force it, finds only the start record and aborts what it committed.
 func TestTwoPhaseCoordinatorRecoversItsDecision(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		broken TwoPhaseBroken
-		fails  []string
-	}{
-		{"correct", TwoPhaseBroken{}, nil},
-		{"unsynced-decision", TwoPhaseBroken{UnsyncedDecision: true}, []string{PropAgreement, PropDurability}},
+	for _, tc := range []variantCase[TwoPhaseBroken]{
+		{name: "correct"},
+		{name: "unsynced-decision", broken: TwoPhaseBroken{UnsyncedDecision: true}, fails: []string{PropAgreement, PropDurability}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := allYes2PC()
-			cfg.Broken = tc.broken
-			c := newCluster(t, 3, twoPhase(cfg))
-			c.intercept = func(e envelope) bool {
-				if e.from == 0 && isType[commitMsg](e.msg) {
-					if !c.down[0] {
-						c.crash(0)
-					}
-					return true // never sent
-				}
-				return false
-			}
+			c, _ := twoPhaseCluster(t, 3, tc.broken)
+			c.intercept = crashMidBroadcast[commitMsg](c, 0, node.None)
 			c.request(0, Transaction{ID: 1})
 			c.intercept = nil
 			c.restart(0)
 			c.elapse(time.Second)
-			if got := failed(Check2PC(&c.tr)); !slices.Equal(got, tc.fails) {
-				t.Errorf("violated %v, want %v", got, tc.fails)
-			}
+			mustViolate(t, Check2PC(&c.tr), tc.fails)
 			if tc.fails == nil {
 				c.mustEmit(0, "Began{Tx:T1 Participants:[n1 n2]}", "Decided{Tx:T1 Outcome:commit}", "Recovered{Log:[T1:committed]}")
 			}
@@ -267,7 +195,7 @@ func TestTwoPhaseCoordinatorRecoversItsDecision(t *testing.T) {
 // A participant that has not voted answers a DECISION-REQ by aborting
 // unilaterally (BHG §7.4), and then votes NO when the VOTE-REQ arrives.
 func TestTwoPhaseUnvotedParticipantAbortsWhenAsked(t *testing.T) {
-	c := newCluster(t, 3, twoPhase(allYes2PC()))
+	c, _ := twoPhaseCluster(t, 3, TwoPhaseBroken{})
 	env := c.envs[2]
 	env.Clock = nodetest.Epoch
 	c.procs[2].Receive(env, 1, decisionReq{Tx: 7})
