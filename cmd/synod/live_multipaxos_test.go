@@ -16,8 +16,8 @@ import (
 // them, as live_raft_test.go does for Raft.
 
 // startMultiPaxosCluster starts three Multi-Paxos servers with traces. The
-// Raft tests' key-value helpers (acks, writeConcurrently, checkReadable,
-// do) work on any key-value cluster: they get the cluster wrapped in a
+// Raft tests' key-value helpers (writeThroughKill, checkAllThere,
+// writeConcurrently, do) work on any key-value cluster: they get the cluster wrapped in a
 // raftCluster.
 func startMultiPaxosCluster(t *testing.T) *raftCluster {
 	t.Helper()
@@ -87,43 +87,15 @@ var errNotMultiPaxos = &kvOpError{kv.Result{Err: "the server does not run Multi-
 func TestLiveMultiPaxosLeaderKilled(t *testing.T) {
 	rc := startMultiPaxosCluster(t)
 	old := waitMultiPaxosLeader(rc, node.None)
-	a := newAcks()
-	if failed := rc.writeConcurrently(a, 15, "a", "b", "c", "d"); len(failed) > 0 {
-		t.Fatalf("writes on a healthy cluster failed: %v", failed)
-	}
-
-	// Kill the leader while four more sessions write: their writes must go
-	// through the new leader (retried safely with their session numbers).
-	done := make(chan []error, 1)
-	go func() { done <- rc.writeConcurrently(a, 30, "e", "f", "g", "h") }()
-	for deadline := time.Now().Add(10 * time.Second); a.len() < 60+20; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes acknowledged after 10s\n%s", a.len(), rc.logs())
-		}
-	}
-	rc.kill(int(old.ID))
-	atKill := a.len()
-	if failed := <-done; len(failed) > 0 {
-		t.Fatalf("writes failed across the leader's crash: %v\n%s", failed, rc.logs())
-	}
+	a, atKill := rc.writeThroughKill(old.ID)
 	ld := waitMultiPaxosLeader(rc, old.ID)
 	if ld.Ballot <= old.Ballot {
 		t.Fatalf("new leader %v in ballot %s, not above the killed leader's %s", ld.ID,
 			ld.Ballot, old.Ballot)
 	}
-	if a.len() != 180 || atKill >= 180 {
-		t.Fatalf("%d writes acknowledged, %d of them before the kill; want 180, some after", a.len(), atKill)
-	}
 	t.Logf("%d writes acknowledged before the leader %v was killed, %d after; new leader %v in ballot %s",
 		atKill, old.ID, 180-atKill, ld.ID, ld.Ballot)
-	rc.checkReadable(a)
-	res, err := rc.do(kv.Range{Prefix: ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.KVs) != a.len() {
-		t.Fatalf("range lists %d keys, %d were written", len(res.KVs), a.len())
-	}
+	rc.checkAllThere(a)
 
 	// Restart the killed server from its data directory: it follows the
 	// leader and catches up with the chosen slots it missed. (Its own
@@ -193,40 +165,24 @@ func TestLiveMultiPaxosRefusesMembershipChanges(t *testing.T) {
 // `synod kv` against it, the status table on standard input, kill and
 // restart of the leader, and a clean stop.
 func TestClusterMultiPaxosCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts node processes; skipped with -short")
-	}
-	c := startClusterProc(t, "cluster", "multipaxos", "--nodes", "3", "--data", t.TempDir(), "--no-trace")
-	waitFor := func(re string) []string { t.Helper(); return c.waitFor(re, 20*time.Second) }
-	eps := waitFor(`synod kv --endpoints (\S+) put`)[1]
-	if n := len(strings.Split(eps, ",")); n != 3 {
-		t.Fatalf("the endpoints hint lists %d addresses, want 3 servers and no spares: %s", n, eps)
-	}
-	kvc := func(args ...string) string {
-		t.Helper()
-		got, err := synod(append([]string{"kv", "--endpoints", eps, "--timeout", "10s"}, args...)...)
-		if err != nil {
-			t.Fatalf("synod kv %s: %v\n%s\n%s", strings.Join(args, " "), err, got, c.output())
-		}
-		return got
-	}
-	if got := kvc("put", "greeting", "hello"); got != "OK\n" {
+	c := startKVClusterCommand(t, "multipaxos", 3) // no spares
+	if got := c.kv("put", "greeting", "hello"); got != "OK\n" {
 		t.Fatalf("put printed %q", got)
 	}
 	c.send("status")
-	m := waitFor(`(n\d) +127\.0\.0\.1:\d+ +leader +(\d+\.n\d) +n\d +\d+ +\d+ +\d+ +0 +\[n0 n1 n2\]`)
+	m := c.wait(`(n\d) +127\.0\.0\.1:\d+ +leader +(\d+\.n\d) +n\d +\d+ +\d+ +\d+ +0 +\[n0 n1 n2\]`)
 	leader := strings.TrimPrefix(m[1], "n")
 	c.send("kill " + leader)
-	waitFor(`killed n` + leader + ` with SIGKILL`)
-	if got := kvc("cas", "greeting", "hello", "bonjour"); got != "OK\n" {
+	c.wait(`killed n` + leader + ` with SIGKILL`)
+	if got := c.kv("cas", "greeting", "hello", "bonjour"); got != "OK\n" {
 		t.Fatalf("cas after the leader's kill printed %q", got)
 	}
 	c.send("restart " + leader)
-	waitFor(`restarted n` + leader)
-	if got := kvc("get", "greeting"); got != "bonjour\n" {
+	c.wait(`restarted n` + leader)
+	if got := c.kv("get", "greeting"); got != "bonjour\n" {
 		t.Fatalf("get printed %q", got)
 	}
 	c.send("add 3")
-	waitFor(`add: only a raft cluster changes its membership`)
+	c.wait(`add: only a raft cluster changes its membership`)
 	c.stop()
 }

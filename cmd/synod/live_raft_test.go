@@ -191,6 +191,50 @@ func (rc *raftCluster) checkReadable(a *acks) {
 	}
 }
 
+// writeThroughKill writes 15 keys in each of four sessions on the healthy
+// cluster, then 30 in each of four more sessions, and kills the leader
+// with SIGKILL once 80 writes are acknowledged: the rest must go through
+// the new leader, retried safely with their session numbers. Every write
+// must be acknowledged, some of them after the kill. It returns the writes
+// and how many were acknowledged before the kill.
+func (rc *raftCluster) writeThroughKill(leader node.ID) (a *acks, atKill int) {
+	rc.t.Helper()
+	a = newAcks()
+	if failed := rc.writeConcurrently(a, 15, "a", "b", "c", "d"); len(failed) > 0 {
+		rc.t.Fatalf("writes on a healthy cluster failed: %v", failed)
+	}
+	done := make(chan []error, 1)
+	go func() { done <- rc.writeConcurrently(a, 30, "e", "f", "g", "h") }()
+	for deadline := time.Now().Add(10 * time.Second); a.len() < 60+20; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			rc.t.Fatalf("only %d writes acknowledged after 10s\n%s", a.len(), rc.logs())
+		}
+	}
+	rc.kill(int(leader))
+	atKill = a.len()
+	if failed := <-done; len(failed) > 0 {
+		rc.t.Fatalf("writes failed across the leader's crash: %v\n%s", failed, rc.logs())
+	}
+	if a.len() != 180 || atKill >= 180 {
+		rc.t.Fatalf("%d writes acknowledged, %d of them before the kill; want 180, some after", a.len(), atKill)
+	}
+	return a, atKill
+}
+
+// checkAllThere reads every acknowledged write back through the leader, and
+// checks that a range over all keys lists those and no others.
+func (rc *raftCluster) checkAllThere(a *acks) {
+	rc.t.Helper()
+	rc.checkReadable(a)
+	res, err := rc.do(kv.Range{Prefix: ""})
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	if len(res.KVs) != a.len() {
+		rc.t.Fatalf("range lists %d keys, %d were written", len(res.KVs), a.len())
+	}
+}
+
 // waitCaughtUp waits until server id has committed and applied at least
 // index.
 func (rc *raftCluster) waitCaughtUp(id node.ID, index uint64) raft.Status {
@@ -217,41 +261,13 @@ func (rc *raftCluster) waitCaughtUp(id node.ID, index uint64) raft.Status {
 func TestLiveRaftLeaderKilled(t *testing.T) {
 	rc := startRaftCluster(t, 3, 0)
 	old := rc.waitLeader(node.None)
-	a := newAcks()
-	if failed := rc.writeConcurrently(a, 15, "a", "b", "c", "d"); len(failed) > 0 {
-		t.Fatalf("writes on a healthy cluster failed: %v", failed)
-	}
-
-	// Kill the leader while four more sessions write: their writes must go
-	// through the new leader (retried safely with their session numbers).
-	done := make(chan []error, 1)
-	go func() { done <- rc.writeConcurrently(a, 30, "e", "f", "g", "h") }()
-	for deadline := time.Now().Add(10 * time.Second); a.len() < 60+20; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes acknowledged after 10s\n%s", a.len(), rc.logs())
-		}
-	}
-	rc.kill(int(old.ID))
-	atKill := a.len()
-	if failed := <-done; len(failed) > 0 {
-		t.Fatalf("writes failed across the leader's crash: %v\n%s", failed, rc.logs())
-	}
+	a, atKill := rc.writeThroughKill(old.ID)
 	ld := rc.waitLeader(old.ID)
 	if ld.Term <= old.Term {
 		t.Fatalf("new leader %v in term %d, not above the killed leader's term %d", ld.ID, ld.Term, old.Term)
 	}
-	if a.len() != 180 || atKill >= 180 {
-		t.Fatalf("%d writes acknowledged, %d of them before the kill; want 180, some after", a.len(), atKill)
-	}
 	t.Logf("%d writes acknowledged before the leader %v was killed, %d after; new leader %v in term %d", atKill, old.ID, 180-atKill, ld.ID, ld.Term)
-	rc.checkReadable(a)
-	res, err := rc.do(kv.Range{Prefix: ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.KVs) != a.len() {
-		t.Fatalf("range lists %d keys, %d were written", len(res.KVs), a.len())
-	}
+	rc.checkAllThere(a)
 
 	// Restart the killed server from its data directory: it rejoins as a
 	// follower of the new leader and catches up.
@@ -335,54 +351,79 @@ func TestLiveRaftMembershipChange(t *testing.T) {
 	}
 }
 
-// `synod cluster raft` as a user drives it: the endpoints hint, `synod kv`
-// commands, add N and remove N on standard input, and a clean stop.
-func TestClusterRaftCommand(t *testing.T) {
+// kvClusterCommand is `synod cluster ALGO` for the key-value service, as a
+// user drives it: its output, its standard input, and `synod kv` against
+// the endpoints its hint lists.
+type kvClusterCommand struct {
+	*clusterProc
+	eps string // the endpoints in the hint
+}
+
+// startKVClusterCommand starts `synod cluster algo` with three servers, and
+// waits for the endpoints hint, which must list that many addresses
+// (servers and spares).
+func startKVClusterCommand(t *testing.T, algo string, endpoints int) *kvClusterCommand {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts node processes; skipped with -short")
 	}
-	c := startClusterProc(t, "cluster", "raft", "--nodes", "3", "--data", t.TempDir(), "--no-trace")
-	waitFor := func(re string) []string { t.Helper(); return c.waitFor(re, 20*time.Second) }
-	output := c.output
-	eps := waitFor(`synod kv --endpoints (\S+) put`)[1]
-	if n := len(strings.Split(eps, ",")); n != 5 {
-		t.Fatalf("the endpoints hint lists %d addresses, want 3 servers and 2 spares: %s", n, eps)
+	c := &kvClusterCommand{clusterProc: startClusterProc(t, "cluster", algo, "--nodes", "3", "--data", t.TempDir(), "--no-trace")}
+	c.eps = c.wait(`synod kv --endpoints (\S+) put`)[1]
+	if n := len(strings.Split(c.eps, ",")); n != endpoints {
+		t.Fatalf("the endpoints hint lists %d addresses, want %d: %s", n, endpoints, c.eps)
 	}
-	waitFor(`n3 +127\.0\.0\.1:\d+ +http://\S+ +- +spare`)
-	kvc := func(args ...string) string {
-		t.Helper()
-		got, err := synod(append([]string{"kv", "--endpoints", eps, "--timeout", "10s"}, args...)...)
-		if err != nil {
-			t.Fatalf("synod kv %s: %v\n%s\n%s", strings.Join(args, " "), err, got, output())
-		}
-		return got
+	return c
+}
+
+// wait waits up to 20s for the output to match re and returns the match
+// and its groups.
+func (c *kvClusterCommand) wait(re string) []string {
+	c.t.Helper()
+	return c.waitFor(re, 20*time.Second)
+}
+
+// kv runs `synod kv` with args on the cluster's endpoints and returns its
+// output; an error fails the test.
+func (c *kvClusterCommand) kv(args ...string) string {
+	c.t.Helper()
+	got, err := synod(append([]string{"kv", "--endpoints", c.eps, "--timeout", "10s"}, args...)...)
+	if err != nil {
+		c.t.Fatalf("synod kv %s: %v\n%s\n%s", strings.Join(args, " "), err, got, c.output())
 	}
-	if got := kvc("put", "greeting", "hello"); got != "OK\n" {
+	return got
+}
+
+// `synod cluster raft` as a user drives it: the endpoints hint, `synod kv`
+// commands, add N and remove N on standard input, and a clean stop.
+func TestClusterRaftCommand(t *testing.T) {
+	c := startKVClusterCommand(t, "raft", 3+2) // 2 spares
+	c.wait(`n3 +127\.0\.0\.1:\d+ +http://\S+ +- +spare`)
+	if got := c.kv("put", "greeting", "hello"); got != "OK\n" {
 		t.Fatalf("put printed %q", got)
 	}
 	c.send("add 3")
-	waitFor(`add n3: n3 is a voter \(voters \[n0 n1 n2 n3\]`)
+	c.wait(`add n3: n3 is a voter \(voters \[n0 n1 n2 n3\]`)
 	c.send("remove 0")
-	waitFor(`remove n0: n0 is no longer a member \(voters \[n1 n2 n3\]`)
-	waitFor(`remove n0: stopped its process`)
-	if got := kvc("get", "greeting"); got != "hello\n" {
+	c.wait(`remove n0: n0 is no longer a member \(voters \[n1 n2 n3\]`)
+	c.wait(`remove n0: stopped its process`)
+	if got := c.kv("get", "greeting"); got != "hello\n" {
 		t.Fatalf("get after the membership changes printed %q", got)
 	}
-	kvc("put", "greeting", "bonjour")
+	c.kv("put", "greeting", "bonjour")
 	c.send("status")
-	waitFor(`n0 +127\.0\.0\.1:\d+ +http://\S+ +\d+ +removed`)
-	waitFor(`n3 +127\.0\.0\.1:\d+ +(leader|follower) +\d+ +n\d +\d+ +\d+ +\d+ +\[n1 n2 n3\]`)
+	c.wait(`n0 +127\.0\.0\.1:\d+ +http://\S+ +\d+ +removed`)
+	c.wait(`n3 +127\.0\.0\.1:\d+ +(leader|follower) +\d+ +n\d +\d+ +\d+ +\d+ +\[n1 n2 n3\]`)
 	// A removed server comes back with its old data: it joins as a learner,
 	// catches up and votes again.
 	c.send("add 0")
-	waitFor(`add n0: n0 is a voter \(voters \[n0 n1 n2 n3\]`)
-	if got := kvc("get", "greeting"); got != "bonjour\n" {
+	c.wait(`add n0: n0 is a voter \(voters \[n0 n1 n2 n3\]`)
+	if got := c.kv("get", "greeting"); got != "bonjour\n" {
 		t.Fatalf("get after n0 came back printed %q", got)
 	}
 	c.send("add 1")
-	waitFor(`add n1: it is running already`)
+	c.wait(`add n1: it is running already`)
 	c.send("remove 9")
-	waitFor(`bad node "9": want 0\.\.4`)
+	c.wait(`bad node "9": want 0\.\.4`)
 	c.stop()
 }
 
