@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,30 +39,22 @@ func startMultiPaxosCluster(t *testing.T) *raftCluster {
 // server follows in its ballot, and returns its status.
 func waitMultiPaxosLeader(rc *raftCluster, not node.ID) consensus.MultiPaxosStatus {
 	rc.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		sts := rc.client.statuses(ctx, 500*time.Millisecond)
-		cancel()
-		var ld *consensus.MultiPaxosStatus
+	var ld *consensus.MultiPaxosStatus
+	rc.waitStatuses(fmt.Sprintf("no Multi-Paxos leader (other than %v)", not), func(sts []serverStatus) bool {
+		ld = nil
 		for _, s := range sts {
 			if s.Err == nil && s.MultiPaxos != nil && s.MultiPaxos.Role == consensus.MultiPaxosLeader && s.ID != not {
 				ld = s.MultiPaxos
 			}
 		}
-		agreed := ld != nil
 		for _, s := range sts {
-			if agreed && s.Err == nil && (s.MultiPaxos == nil || s.MultiPaxos.Leader != ld.ID || s.MultiPaxos.Ballot != ld.Ballot) {
-				agreed = false
+			if ld != nil && s.Err == nil && (s.MultiPaxos == nil || s.MultiPaxos.Leader != ld.ID || s.MultiPaxos.Ballot != ld.Ballot) {
+				return false
 			}
 		}
-		if agreed {
-			return *ld
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	rc.t.Fatalf("no Multi-Paxos leader (other than %v) within 10s\n%s", not, rc.logs())
-	return consensus.MultiPaxosStatus{}
+		return ld != nil
+	})
+	return *ld
 }
 
 // multiPaxosStatus asks server id for its status.

@@ -102,26 +102,36 @@ func (rc *raftCluster) logs() string {
 // voter to follow it, and returns its status.
 func (rc *raftCluster) waitLeader(not node.ID) raft.Status {
 	rc.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var ld raft.Status
+	rc.waitStatuses(fmt.Sprintf("no leader (other than %v)", not), func(sts []serverStatus) bool {
+		var ok bool
+		if ld, ok = leaderStatus(sts); !ok || ld.ID == not {
+			return false
+		}
+		for _, s := range sts {
+			if s.Err == nil && ld.Config.IsVoter(s.ID) && (s.Status.Term != ld.Term || s.Status.Leader != ld.ID) {
+				return false
+			}
+		}
+		return true
+	})
+	return ld
+}
+
+// waitStatuses asks every server for its status until agreed says the
+// answers are as wanted, and fails the test with failure and the logs
+// unless they are within 10s.
+func (rc *raftCluster) waitStatuses(failure string, agreed func([]serverStatus) bool) {
+	rc.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		sts := rc.client.statuses(ctx, 500*time.Millisecond)
 		cancel()
-		if ld, ok := leaderStatus(sts); ok && ld.ID != not {
-			agreed := true
-			for _, s := range sts {
-				if s.Err == nil && ld.Config.IsVoter(s.ID) && (s.Status.Term != ld.Term || s.Status.Leader != ld.ID) {
-					agreed = false
-				}
-			}
-			if agreed {
-				return ld
-			}
+		if agreed(sts) {
+			return
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	rc.t.Fatalf("no leader (other than %v) within 10s\n%s", not, rc.logs())
-	return raft.Status{}
+	rc.t.Fatalf("%s within 10s\n%s", failure, rc.logs())
 }
 
 // do runs one operation in a fresh session, allowing it 10s.
