@@ -126,18 +126,18 @@ func TestRequestTimesOutClearly(t *testing.T) {
 }
 
 func TestCutAndHealThroughFaults(t *testing.T) {
-	reg := node.NewRegistry(broadcast.GossipMessages()...)
-	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) }, reg)
+	reg := node.NewRegistry(broadcast.BestEffortMessages()...)
+	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewBestEffort(broadcast.BestEffortConfig{}) }, reg)
 	nodes[0].Faults().Cut([]node.ID{1}, Out)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, err := nodes[0].Request(ctx, broadcast.Rumor{}); err != nil {
+	if _, err := nodes[0].Request(ctx, broadcast.Broadcast{Payload: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
 	stop()
-	if got := len(trace.Emitted[broadcast.Infected](traces[1])); got != 0 {
-		t.Fatalf("n1 was infected across a cut link")
+	if got := len(trace.Emitted[broadcast.Delivered](traces[1])); got != 0 {
+		t.Fatalf("n1 delivered across a cut link")
 	}
 	if got := len(traces[0].Filter(trace.Drop)); got != 1 {
 		t.Fatalf("%d drops recorded at n0, want 1", got)
@@ -145,19 +145,19 @@ func TestCutAndHealThroughFaults(t *testing.T) {
 }
 
 func TestPausedNodeTakesNoSteps(t *testing.T) {
-	reg := node.NewRegistry(broadcast.GossipMessages()...)
-	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) }, reg)
+	reg := node.NewRegistry(broadcast.BestEffortMessages()...)
+	nodes, traces, stop := cluster(t, 2, func(node.ID) node.Process { return broadcast.NewBestEffort(broadcast.BestEffortConfig{}) }, reg)
 	nodes[1].Faults().SetPaused(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if _, err := nodes[0].Request(ctx, broadcast.Rumor{}); err != nil {
+	if _, err := nodes[0].Request(ctx, broadcast.Broadcast{Payload: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
 	n1 := func() int {
 		nodes[1].cfg.Trace.(*lockedTrace).mu.Lock()
 		defer nodes[1].cfg.Trace.(*lockedTrace).mu.Unlock()
-		return len(trace.Emitted[broadcast.Infected](traces[1]))
+		return len(trace.Emitted[broadcast.Delivered](traces[1]))
 	}
 	if n1() != 0 {
 		t.Fatal("a paused node handled a message")
