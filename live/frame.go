@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
@@ -55,19 +54,18 @@ func frameSize(f *Frame) int {
 }
 
 // wireVersion is the version of the peer protocol, exchanged in the hello.
-const wireVersion = 2 // 2: frames carry a message ID
+const wireVersion = 3 // 2: frames carry a message ID; 3: the framed peer wire, not gRPC
 
-// envelope is one gRPC message on a peer stream, in either direction. The
+// envelope is one message on a peer connection, in either direction. The
 // first message each way carries only Hello; every later one a batch of
-// frames. Packing many frames into one gRPC message amortizes gRPC's
-// per-message cost (headers, flow-control bookkeeping, a codec call), which
-// dominates for small messages.
+// frames: whatever the writer found queued, so that a burst of small
+// messages costs one write call and one wake-up of the reader.
 type envelope struct {
 	Hello  *hello  `cbor:"1,keyasint,omitempty"`
 	Frames []Frame `cbor:"2,keyasint,omitempty"`
 }
 
-// hello identifies the two ends of a peer stream: the dialer sends one first,
+// hello identifies the two ends of a peer connection: the dialer sends one first,
 // the acceptor answers with its own.
 type hello struct {
 	From    node.ID `cbor:"1,keyasint"`
@@ -75,13 +73,13 @@ type hello struct {
 	Version int     `cbor:"3,keyasint"`
 }
 
-// inbound is the receiving side of an envelope. The codec decodes into it
-// tolerantly: a batch with a bad frame still yields its good frames, and input
-// that is no envelope at all is counted, not returned as an error (which would
-// make gRPC tear the stream down).
+// inbound is the receiving side of an envelope, decoded tolerantly
+// (decodeInbound): a batch with a bad frame still yields its good frames, and
+// input that is no envelope at all is counted, not returned as an error
+// (which would tear the connection down).
 type inbound struct {
-	limit int        // frames bigger than this (frameSize) count as oversized; set before RecvMsg
-	names *typeNames // interns type names across a stream's messages; may be nil
+	limit int        // frames bigger than this (frameSize) count as oversized
+	names *typeNames // interns type names across a connection's messages; may be nil
 	spare []Frame    // a cleared slice the batch decoder may reuse; may be nil
 
 	hello     *hello
@@ -119,7 +117,7 @@ func init() {
 	encoding.RegisterCodecV2(wireCodec{})
 }
 
-// decodeInbound decodes one peer-stream message tolerantly (see inbound). It
+// decodeInbound decodes one peer message tolerantly (see inbound). It
 // never panics and never fails: what cannot be used is counted.
 func decodeInbound(data []byte, limit int, names *typeNames, spare []Frame) inbound {
 	in := inbound{limit: limit, names: names, spare: spare}
@@ -205,10 +203,35 @@ func (in *inbound) dropOversized() {
 }
 
 // request and reply are the client API's messages: a registered operation
-// type name and its JSON body, and the reply's.
+// type name and its body, and the reply's, in the request's encoding.
 type request struct {
-	Type string `cbor:"1,keyasint"`
-	Body []byte `cbor:"2,keyasint"`
+	Type string   `cbor:"1,keyasint"`
+	Body []byte   `cbor:"2,keyasint"`
+	Enc  Encoding `cbor:"3,keyasint,omitempty"`
+}
+
+// Encoding is how the body of a client request and of its reply is written.
+type Encoding uint8
+
+// The encodings of client requests.
+const (
+	// JSON is the default: what a person types (`synod request`) and reads.
+	JSON Encoding = 0
+	// CBOR is node.Registry's encoding of the value (EncodeValue): what
+	// programs send (`synod kv`, `synod bench kv`). Decoding it costs a
+	// fraction of JSON's, which matters on a write's critical path.
+	CBOR Encoding = 1
+)
+
+// String names the encoding.
+func (e Encoding) String() string {
+	switch e {
+	case JSON:
+		return "json"
+	case CBOR:
+		return "cbor"
+	}
+	return fmt.Sprintf("encoding(%d)", uint8(e))
 }
 
 type reply struct {
@@ -223,23 +246,18 @@ type pong struct {
 	ID node.ID `cbor:"1,keyasint"`
 }
 
-// codecName is the gRPC content subtype of synod's messages
+// codecName is the gRPC content subtype of synod's client messages
 // ("application/grpc+synod-cbor").
 const codecName = "synod-cbor"
 
-// wireCodec is the gRPC codec of synod's transport: CBOR, with the same
-// library as node.Registry (fxamacker/cbor), except for the hot path — a
-// batch of frames — which has a hand-written encoder and decoder producing
-// and accepting the very bytes the library would (FuzzFrameDecode checks
-// the two against each other). The library's reflection cost about a third
-// of the CPU of a stream of small messages.
+// wireCodec is the gRPC codec of synod's client API: CBOR, with the same
+// library as node.Registry (fxamacker/cbor).
 //
-// Why not protobuf: the messages are already CBOR (node.Registry's encoding,
-// which the simulator measures and traces record), so a protobuf frame would
-// only wrap opaque bytes, and it would need generated code kept in sync with a
-// .proto file and a protoc step in the build. A hand-written grpc.ServiceDesc
-// and this codec give the same gRPC streams, deadlines, flow control and TLS
-// without either.
+// Why not protobuf: the messages are a type name and an opaque body, so a
+// protobuf message would only wrap bytes, and it would need generated code
+// kept in sync with a .proto file and a protoc step in the build. A
+// hand-written grpc.ServiceDesc and this codec give the same gRPC calls,
+// deadlines, status codes and TLS without either.
 type wireCodec struct{}
 
 // Name implements encoding.CodecV2.
@@ -247,15 +265,6 @@ func (wireCodec) Name() string { return codecName }
 
 // Marshal implements encoding.CodecV2.
 func (wireCodec) Marshal(v any) (mem.BufferSlice, error) {
-	if e, ok := v.(*envelope); ok && e.Hello == nil && len(e.Frames) > 0 {
-		n := batchSize(e.Frames)
-		if mem.IsBelowBufferPoolingThreshold(n) {
-			return mem.BufferSlice{mem.SliceBuffer(appendBatch(make([]byte, 0, n), e.Frames))}, nil
-		}
-		buf := batchBuffers.get(n)
-		*buf = appendBatch(*buf, e.Frames)
-		return mem.BufferSlice{mem.NewBuffer(buf, batchBuffers)}, nil
-	}
 	b, err := wireEnc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("live: encode %T: %w", v, err)
@@ -263,14 +272,8 @@ func (wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 }
 
-// Unmarshal implements encoding.CodecV2. Peer-stream messages decode
-// tolerantly into *inbound and never fail (see decodeInbound); their frames'
-// payloads point into one fresh copy of the message.
+// Unmarshal implements encoding.CodecV2.
 func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if in, ok := v.(*inbound); ok {
-		*in = decodeInbound(data.Materialize(), in.limit, in.names, in.spare)
-		return nil
-	}
 	if v == nil {
 		return errors.New("live: decode into nil")
 	}
@@ -278,37 +281,6 @@ func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		return fmt.Errorf("live: decode %T: %w", v, err)
 	}
 	return nil
-}
-
-// batchBuffers recycles the buffers batches are encoded into; gRPC returns
-// each with Put once written. Unlike gRPC's default pool it does not zero
-// them: appendBatch overwrites every byte it uses.
-var batchBuffers = &bufferPool{}
-
-type bufferPool struct{ p sync.Pool }
-
-// get returns an empty buffer with room for n bytes.
-func (bp *bufferPool) get(n int) *[]byte {
-	if b, ok := bp.p.Get().(*[]byte); ok && cap(*b) >= n {
-		*b = (*b)[:0]
-		return b
-	}
-	b := make([]byte, 0, max(n, 64<<10))
-	return &b
-}
-
-// Get implements mem.BufferPool.
-func (bp *bufferPool) Get(n int) *[]byte {
-	b := bp.get(n)
-	*b = (*b)[:n]
-	return b
-}
-
-// Put implements mem.BufferPool.
-func (bp *bufferPool) Put(b *[]byte) {
-	if cap(*b) <= 8<<20 {
-		bp.p.Put(b)
-	}
 }
 
 // CBOR major types and simple values used by the batch codec (RFC 8949 §3).
@@ -545,7 +517,7 @@ func (in *inbound) decodeBatch(data []byte) bool {
 	return true
 }
 
-// typeNames interns the type names of a stream's frames, so that a batch of
+// typeNames interns the type names of a connection's frames, so that a batch of
 // messages of a few types allocates no strings. It keeps at most
 // maxTypeNames (a hostile peer can send any names).
 type typeNames struct {

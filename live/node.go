@@ -292,7 +292,19 @@ func (n *Node) Deliver(from node.ID, f Frame) {
 }
 
 // Request submits op to the process and waits for its reply or ctx's end.
+// Its latency is observed in Metrics.RequestLatency.
 func (n *Node) Request(ctx context.Context, op any) (any, error) {
+	began := time.Now()
+	result, err := n.request(ctx, op)
+	if err == nil {
+		n.cfg.Metrics.RequestLatency.Observe(time.Since(began).Seconds())
+	}
+	return result, err
+}
+
+// request is Request without the metric, which the transport observes for
+// client requests.
+func (n *Node) request(ctx context.Context, op any) (any, error) {
 	id := node.RequestID(n.nextReq.Add(1))
 	ch := make(chan replied, 1)
 	n.mu.Lock()
@@ -309,7 +321,6 @@ func (n *Node) Request(ctx context.Context, op any) (any, error) {
 	}
 	select {
 	case r := <-ch:
-		n.cfg.Metrics.RequestLatency.Observe(time.Since(began).Seconds())
 		return r.result, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("live: request %d to %v: %w", id, n.cfg.ID, ctx.Err())
@@ -318,18 +329,23 @@ func (n *Node) Request(ctx context.Context, op any) (any, error) {
 	}
 }
 
-// HandleRequest serves the client API: it decodes a registered op from
-// JSON, runs it through Request and encodes the reply as JSON.
-func (n *Node) HandleRequest(ctx context.Context, typ string, body []byte) (string, []byte, error) {
-	op, err := n.cfg.Registry.DecodeJSON(typ, body)
+// HandleRequest serves the client API (TransportConfig.Request): it decodes
+// a registered op from JSON or CBOR, runs it through the process and encodes
+// the reply the same way.
+func (n *Node) HandleRequest(ctx context.Context, typ string, enc Encoding, body []byte) (string, []byte, error) {
+	decode, encode := n.cfg.Registry.DecodeJSON, json.Marshal
+	if enc == CBOR {
+		decode, encode = n.cfg.Registry.DecodeCBOR, n.cfg.Registry.EncodeValue
+	}
+	op, err := decode(typ, body)
 	if err != nil {
 		return "", nil, fmt.Errorf("bad request: %w (known types: %v)", err, n.cfg.Registry.Names())
 	}
-	result, err := n.Request(ctx, op)
+	result, err := n.request(ctx, op)
 	if err != nil {
 		return "", nil, err
 	}
-	out, err := json.Marshal(result)
+	out, err := encode(result)
 	if err != nil {
 		return "", nil, fmt.Errorf("live: encode reply %T: %w", result, err)
 	}

@@ -61,8 +61,11 @@ func (t *Transport) serveRequest(ctx context.Context, req *request) (*reply, err
 	if t.cfg.Request == nil {
 		return nil, status.Error(codes.Unimplemented, "synod: this node serves no requests")
 	}
+	if req.Enc != JSON && req.Enc != CBOR {
+		return nil, status.Errorf(codes.InvalidArgument, "synod: request body in unknown %v (known: json, cbor)", req.Enc)
+	}
 	start := time.Now()
-	typ, body, err := t.cfg.Request(ctx, req.Type, req.Body)
+	typ, body, err := t.cfg.Request(ctx, req.Type, req.Enc, req.Body)
 	t.m.RequestLatency.Observe(time.Since(start).Seconds())
 	if err != nil {
 		switch {
@@ -135,14 +138,22 @@ func DialClient(addr string, tlsFiles *TLSFiles, timeout time.Duration) (*Client
 func (c *Client) Node() node.ID { return c.node }
 
 // Request sends a request (a registered operation type name and its JSON
-// body) and waits for the reply's type name and JSON body, or ctx's end. An
+// body) and waits for the reply's type name and JSON body, or ctx's end:
+// Call with JSON.
+func (c *Client) Request(ctx context.Context, typ string, body []byte) (replyType string, replyBody []byte, err error) {
+	return c.Call(ctx, typ, JSON, body)
+}
+
+// Call sends a request (a registered operation type name and its body in
+// encoding enc) and waits for the reply's type name and body (in enc), or
+// ctx's end. An
 // error from the node's Request function comes back as a *RequestError; a
 // deadline or cancellation as an error matching context.DeadlineExceeded or
 // context.Canceled; anything else (node unreachable, ...) as a wrapped gRPC
 // status error.
-func (c *Client) Request(ctx context.Context, typ string, body []byte) (replyType string, replyBody []byte, err error) {
+func (c *Client) Call(ctx context.Context, typ string, enc Encoding, body []byte) (replyType string, replyBody []byte, err error) {
 	var rep reply
-	if err := c.conn.Invoke(ctx, requestMethod, &request{Type: typ, Body: body}, &rep); err != nil {
+	if err := c.conn.Invoke(ctx, requestMethod, &request{Type: typ, Body: body, Enc: enc}, &rep); err != nil {
 		switch status.Code(err) {
 		case codes.DeadlineExceeded:
 			return "", nil, fmt.Errorf("live: request %s to %s: %w", typ, c.addr, context.DeadlineExceeded)

@@ -1,14 +1,14 @@
 package live
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -17,11 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/status"
 
 	"github.com/synod-dev/synod/node"
 )
@@ -68,10 +67,11 @@ type TransportConfig struct {
 	// after Close returns, and must not call Close.
 	Deliver func(from node.ID, f Frame)
 	// Request serves the client API: a request with a registered operation
-	// type name and its JSON body; it returns the reply's type name and JSON
-	// body. ctx carries the client's deadline and is cancelled if the client
-	// goes away. nil answers every request with codes.Unimplemented.
-	Request func(ctx context.Context, typ string, body []byte) (replyType string, replyBody []byte, err error)
+	// type name and its body in encoding enc (JSON or CBOR); it returns the
+	// reply's type name and body in the same encoding. ctx carries the
+	// client's deadline and is cancelled if the client goes away. nil answers
+	// every request with codes.Unimplemented.
+	Request func(ctx context.Context, typ string, enc Encoding, body []byte) (replyType string, replyBody []byte, err error)
 }
 
 // Defaults of TransportConfig.
@@ -98,52 +98,21 @@ const (
 	wireSlack = 64 << 10
 )
 
-// gRPC names of the peer service, defined by hand (see wireCodec for why
-// there is no .proto).
-const (
-	peerService      = "synod.Peer"
-	peerStreamMethod = "/synod.Peer/Stream"
-)
-
-// peerStreamDesc is the one long-lived bidirectional stream between a pair of
-// peers.
-var peerStreamDesc = grpc.StreamDesc{
-	StreamName:    "Stream",
-	ServerStreams: true,
-	ClientStreams: true,
-}
-
-// peerServer is what the peer service's handlers need; *Transport is one.
-type peerServer interface {
-	servePeer(ss grpc.ServerStream) error
-}
-
-var peerServiceDesc = grpc.ServiceDesc{
-	ServiceName: peerService,
-	HandlerType: (*peerServer)(nil),
-	Streams: []grpc.StreamDesc{{
-		StreamName:    peerStreamDesc.StreamName,
-		ServerStreams: true,
-		ClientStreams: true,
-		Handler: func(srv any, ss grpc.ServerStream) error {
-			return srv.(peerServer).servePeer(ss)
-		},
-	}},
-}
-
-// Transport connects a node to its peers and serves its clients, over one
-// gRPC server (one port) with optional mutual TLS.
+// Transport connects a node to its peers and serves its clients on one port,
+// with optional mutual TLS: peers speak the framed peer wire (peerwire.go),
+// clients gRPC, and the first bytes of a connection tell which.
 //
-// Each pair of peers shares one long-lived bidirectional gRPC stream, opened
-// by the lower ID, which introduces itself with a hello; the acceptor checks
-// the ID is a configured peer. Each peer has a bounded send queue drained by
-// one writer that packs what is waiting into batches; a broken stream is
-// reopened with exponential backoff and jitter (capped at 2s), and frames
-// queued meanwhile go out when it is back. Malformed or oversized input is
-// counted (Metrics.MessagesDropped), logged once per peer and reason, and
-// dropped; the stream and the node go on.
+// Each pair of peers shares one long-lived TCP connection, opened by the
+// lower ID, which introduces itself with a hello; the acceptor checks the ID
+// is a configured peer. Each peer has a bounded send queue drained by one
+// writer that turns what is waiting into batches and one write call; a broken
+// connection is reopened with exponential backoff and jitter (capped at 2s),
+// and frames queued meanwhile go out when it is back. Malformed or oversized
+// input is counted (Metrics.MessagesDropped), logged once per peer and
+// reason, and dropped; the connection and the node go on (a message over the
+// size limit, which cannot be skipped, restarts the connection).
 //
-// Counted here: Metrics.Sent when a batch was handed to gRPC, drops, queue
+// Counted here: Metrics.Sent when a batch was written, drops, queue
 // depth and reconnects. Metrics.Received is left to the node, which knows the
 // true type of a message once it has decoded the payload.
 type Transport struct {
@@ -151,20 +120,21 @@ type Transport struct {
 	m        *Metrics
 	log      *slog.Logger
 	maxFrame int
-	maxWire  int           // gRPC message limit
+	maxWire  int           // message limit, peer wire and gRPC
 	hello    time.Duration // helloTimeout
-	srvTLS   credentials.TransportCredentials
-	cliTLS   credentials.TransportCredentials
+	srvTLS   *tls.Config   // nil: plaintext
+	cliTLS   *tls.Config
 	peers    map[node.ID]*peer // fixed after NewTransport: read without locking
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // goroutines of our own: dialers, loopback, Serve
+	wg     sync.WaitGroup // goroutines of our own: accept, connections, dialers, loopback, Serve
 	closed atomic.Bool
 
 	mu      sync.Mutex
 	started bool
 	lis     net.Listener
+	grpcLis *connListener // the accepted connections that are gRPC clients
 	srv     *grpc.Server
 	logged  map[logKey]bool
 }
@@ -261,15 +231,9 @@ func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
 	}
 }
 
-// session is one live stream to a peer.
+// session is one live connection to a peer.
 type session struct {
 	cancel context.CancelFunc
-}
-
-// msgStream is what client and server streams have in common.
-type msgStream interface {
-	SendMsg(m any) error
-	RecvMsg(m any) error
 }
 
 // NewTransport checks cfg and loads the TLS files; nothing listens or dials
@@ -343,20 +307,18 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 			reconn: t.m.Reconnects.WithLabelValues(lbl),
 		}
 	}
-	srvCreds, cliCreds := insecure.NewCredentials(), insecure.NewCredentials()
 	if cfg.TLS != nil {
 		sc, err := cfg.TLS.serverConfig()
 		if err != nil {
 			return nil, err
 		}
+		sc.NextProtos = []string{"h2"} // gRPC clients insist on it; peers offer none
 		cc, err := cfg.TLS.clientConfig()
 		if err != nil {
 			return nil, err
 		}
-		srvCreds, cliCreds = credentials.NewTLS(sc), credentials.NewTLS(cc)
+		t.srvTLS, t.cliTLS = sc, cc
 	}
-	t.srvTLS = &guardCreds{TransportCredentials: srvCreds, t: t}
-	t.cliTLS = cliCreds
 	return t, nil
 }
 
@@ -380,25 +342,31 @@ func (t *Transport) Start() error {
 	}
 	t.started = true
 	t.lis = lis
+	t.grpcLis = newConnListener(lis.Addr())
 	t.srv = grpc.NewServer(
-		grpc.Creds(t.srvTLS),
+		// TLS, if any, is done by serveConn before gRPC sees the connection.
+		grpc.Creds(insecure.NewCredentials()),
 		grpc.MaxRecvMsgSize(t.maxWire),
 		grpc.MaxSendMsgSize(t.maxWire),
 		grpc.ConnectionTimeout(t.hello),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
 		grpc.WaitForHandlers(true), // Close joins the handlers, so Deliver is never called after it
+		// Requests run on a few long-lived goroutines rather than one new
+		// goroutine each, whose stack would grow afresh for every request.
+		grpc.NumStreamWorkers(uint32(max(4, runtime.GOMAXPROCS(0)))),
 	)
-	t.srv.RegisterService(&peerServiceDesc, t)
 	t.srv.RegisterService(&clientServiceDesc, t)
 	t.log.Info("listening", "addr", lis.Addr().String(), "tls", t.cfg.TLS != nil)
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		if err := t.srv.Serve(lis); err != nil && !t.closed.Load() {
+		if err := t.srv.Serve(t.grpcLis); err != nil && !t.closed.Load() {
 			t.log.Error("serve", "err", err)
 		}
 	}()
+	t.wg.Add(1)
+	go t.acceptLoop(lis)
 	ids := make([]node.ID, 0, len(t.peers))
 	for id := range t.peers {
 		ids = append(ids, id)
@@ -480,13 +448,16 @@ func (t *Transport) Close() error {
 		t.mu.Unlock()
 		return nil
 	}
-	srv := t.srv
+	srv, lis := t.srv, t.lis
 	t.mu.Unlock()
-	t.cancel()
-	if srv != nil {
-		srv.Stop() // closes the listener and connections, waits for handlers
+	t.cancel() // closes every peer connection and every one being sorted
+	if lis != nil {
+		lis.Close()
 	} else if t.cfg.Listener != nil {
 		t.cfg.Listener.Close()
+	}
+	if srv != nil {
+		srv.Stop() // closes gRPC's connections, waits for handlers
 	}
 	t.wg.Wait()
 	for _, p := range t.peers {
@@ -514,234 +485,33 @@ func (t *Transport) loopback(p *peer) {
 	}
 }
 
-// dialLoop keeps one stream open to a peer with a higher ID, reopening it
-// with backoff whenever it breaks.
+// dialLoop keeps one connection open to a peer with a higher ID, reopening
+// it with backoff whenever it breaks.
 func (t *Transport) dialLoop(p *peer) {
 	defer t.wg.Done()
-	conn, err := grpc.NewClient("passthrough:///"+p.addr, t.dialOptions(t.cliTLS)...)
-	if err != nil { // only for a malformed target or options
-		t.log.Error("cannot dial peer", "peer", p.id.String(), "addr", p.addr, "err", err)
-		return
-	}
-	defer conn.Close()
 	var bo backoffTimer
 	failing := false // in a streak of failed attempts, logged at its start only
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			p.reconn.Inc()
 		}
-		connected, err := t.runOutbound(conn, p)
+		connected, err := t.runOutbound(p)
 		if t.ctx.Err() != nil {
 			return
 		}
 		if connected {
 			bo.reset()
 			failing = false
-			t.log.Info("peer stream closed", "peer", p.id.String(), "err", err)
+			t.log.Info("peer connection closed", "peer", p.id.String(), "err", err)
 		} else if !failing {
 			failing = true
-			t.log.Warn("cannot open peer stream; retrying with backoff, quietly until it works", "peer", p.id.String(), "addr", p.addr, "err", err)
+			t.log.Warn("cannot connect to peer; retrying with backoff, quietly until it works", "peer", p.id.String(), "addr", p.addr, "err", err)
 		}
 		select {
 		case <-t.ctx.Done():
 			return
 		case <-time.After(bo.next()):
 		}
-	}
-}
-
-// runOutbound opens one stream to p, introduces itself and runs the session
-// until the stream breaks. connected reports whether the peer answered the
-// hello.
-func (t *Transport) runOutbound(conn *grpc.ClientConn, p *peer) (connected bool, err error) {
-	ctx, cancel := context.WithCancel(t.ctx)
-	defer cancel()
-	stop := time.AfterFunc(t.hello, cancel)
-	s, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod)
-	if err != nil {
-		stop.Stop()
-		return false, fmt.Errorf("open stream to %s at %s: %w", p.id, p.addr, err)
-	}
-	if err := s.SendMsg(&envelope{Hello: &hello{From: t.cfg.Self, To: p.id, Version: wireVersion}}); err != nil {
-		stop.Stop()
-		return false, fmt.Errorf("hello to %s at %s: %w", p.id, p.addr, err)
-	}
-	in := inbound{limit: t.maxFrame}
-	err = s.RecvMsg(&in)
-	if !stop.Stop() {
-		return false, fmt.Errorf("no hello from %s at %s within %v", p.id, p.addr, t.hello)
-	}
-	if err != nil {
-		return false, fmt.Errorf("hello from %s at %s: %w", p.id, p.addr, err)
-	}
-	if h := in.hello; h == nil || h.From != p.id || h.To != t.cfg.Self || len(in.frames) > 0 || in.malformed > 0 {
-		t.m.Drop(p.id, "bad-hello")
-		return false, fmt.Errorf("bad hello from %s at %s: %+v (want from %s to %s)", p.id, p.addr, in.hello, p.id, t.cfg.Self)
-	}
-	return true, t.session(ctx, cancel, p, s, "out")
-}
-
-// servePeer handles a stream opened by a peer with a lower ID.
-func (t *Transport) servePeer(ss grpc.ServerStream) error {
-	// Wait for the hello at most helloTimeout: a stream that says nothing
-	// must not hold a goroutine forever. gRPC has no deadline on a server
-	// stream's RecvMsg, so it runs in a goroutine of its own, and returning
-	// from this handler ends the stream, which ends that RecvMsg.
-	in := inbound{limit: t.maxFrame}
-	got := make(chan error, 1)
-	t.wg.Add(1) // before this handler returns, so before Close's Wait (Stop waits for handlers)
-	go func() {
-		defer t.wg.Done()
-		got <- ss.RecvMsg(&in)
-	}()
-	timer := time.NewTimer(t.hello)
-	defer timer.Stop()
-	select {
-	case err := <-got:
-		if err != nil {
-			return err
-		}
-	case <-timer.C:
-		t.m.Drop(node.None, "bad-hello")
-		t.logOnce(node.None, "bad-hello", "peer stream refused (logged once)", "why", "no hello within "+t.hello.String())
-		return status.Error(codes.DeadlineExceeded, "synod: no hello within "+t.hello.String())
-	}
-	h := in.hello
-	var reject string
-	switch {
-	case h == nil || len(in.frames) > 0 || in.malformed > 0:
-		reject = "the first message must be a hello alone"
-	case h.Version != wireVersion:
-		reject = fmt.Sprintf("wire version %d, want %d", h.Version, wireVersion)
-	case h.To != t.cfg.Self:
-		reject = fmt.Sprintf("hello addressed to %s, this is %s", h.To, t.cfg.Self)
-	case t.peers[h.From] == nil || h.From == t.cfg.Self:
-		reject = fmt.Sprintf("%s is not a configured peer", h.From)
-	case h.From > t.cfg.Self:
-		reject = fmt.Sprintf("%s must wait for %s to dial it (the lower ID dials)", h.From, t.cfg.Self)
-	}
-	if reject != "" {
-		// The claimed ID is not trusted yet: count under "none".
-		t.m.Drop(node.None, "bad-hello")
-		t.logOnce(node.None, "bad-hello", "peer stream refused (logged once)", "why", reject)
-		return status.Error(codes.PermissionDenied, "synod: "+reject)
-	}
-	p := t.peers[h.From]
-	if err := ss.SendMsg(&envelope{Hello: &hello{From: t.cfg.Self, To: p.id, Version: wireVersion}}); err != nil {
-		return err
-	}
-	if p.accepted.Add(1) > 1 {
-		p.reconn.Inc()
-	}
-	ctx, cancel := context.WithCancel(ss.Context())
-	defer cancel()
-	return t.session(ctx, cancel, p, ss, "in")
-}
-
-// session runs an established stream: a writer goroutine drains p's queue
-// into it while this goroutine reads and delivers. It returns when the
-// stream breaks or ctx ends; it replaces any earlier session of p.
-func (t *Transport) session(ctx context.Context, cancel context.CancelFunc, p *peer, s msgStream, dir string) error {
-	me := &session{cancel: cancel}
-	p.mu.Lock()
-	old := p.cur
-	p.cur = me
-	p.mu.Unlock()
-	if old != nil {
-		old.cancel() // its writer stops; its reader ends with its stream
-	}
-	t.log.Info("peer stream up", "peer", p.id.String(), "dir", dir)
-	defer func() {
-		p.mu.Lock()
-		if p.cur == me {
-			p.cur = nil
-		}
-		p.mu.Unlock()
-	}()
-	werr := make(chan error, 1)
-	go func() {
-		err := t.writeLoop(ctx, p, s)
-		cancel() // a client stream's reader stops with ctx; a server stream's send fails only when the stream is gone
-		werr <- err
-	}()
-	err := t.readLoop(ctx, p, s)
-	cancel()
-	if e := <-werr; err == nil {
-		err = e
-	}
-	return err
-}
-
-// writeLoop drains p's queue into the stream: each time it takes
-// everything waiting and sends it in as few gRPC messages as the limits
-// allow (maxBatchFrames frames, MaxFrameSize bytes by frameSize). gRPC
-// writes consecutive messages without a flush between them.
-func (t *Transport) writeLoop(ctx context.Context, p *peer, s msgStream) error {
-	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
-	var spare []Frame
-	for {
-		batch := p.q.wait(ctx, spare)
-		if batch == nil {
-			return nil
-		}
-		for rest := batch; len(rest) > 0; {
-			n, size := 1, frameSize(&rest[0])
-			for n < len(rest) && n < maxBatchFrames {
-				fs := frameSize(&rest[n])
-				if size+fs > t.maxFrame {
-					break
-				}
-				size += fs
-				n++
-			}
-			if err := s.SendMsg(&envelope{Frames: rest[:n]}); err != nil {
-				t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(rest)))
-				return fmt.Errorf("send to %s: %w", p.id, err)
-			}
-			sent.count(rest[:n])
-			rest = rest[n:]
-		}
-		clear(batch) // let the payloads go
-		spare = batch
-	}
-}
-
-// readLoop receives batches from p and delivers their frames until the
-// stream breaks.
-func (t *Transport) readLoop(ctx context.Context, p *peer, s msgStream) error {
-	names := newTypeNames()
-	var spare []Frame
-	for {
-		in := inbound{limit: t.maxFrame, names: names, spare: spare}
-		if err := s.RecvMsg(&in); err != nil {
-			if status.Code(err) == codes.ResourceExhausted {
-				t.m.Drop(p.id, "oversized")
-				t.logOnce(p.id, "oversized", "dropped an oversized message from a peer; the stream restarts (logged once)", "err", err)
-			}
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("receive from %s: %w", p.id, err)
-		}
-		if in.hello != nil {
-			in.malformed++
-			if in.err == nil {
-				in.err = errors.New("hello in the middle of a stream")
-			}
-		}
-		if in.malformed > 0 {
-			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "malformed").Add(float64(in.malformed))
-			t.logOnce(p.id, "malformed", "dropped malformed input from a peer (logged once)", "err", in.err)
-		}
-		if in.oversized > 0 {
-			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "oversized").Add(float64(in.oversized))
-			t.logOnce(p.id, "oversized", "dropped an oversized frame from a peer (logged once)", "err", in.err)
-		}
-		for i := range in.frames {
-			t.cfg.Deliver(p.id, in.frames[i])
-		}
-		clear(in.frames) // Deliver got copies; drop our references to the payloads
-		spare = in.frames[:0]
 	}
 }
 
@@ -765,12 +535,7 @@ func (t *Transport) logOnce(peer node.ID, reason, msg string, args ...any) {
 	}
 }
 
-// dialOptions are the gRPC options of outgoing connections, peers' and
-// clients'.
-func (t *Transport) dialOptions(creds credentials.TransportCredentials) []grpc.DialOption {
-	return dialOptions(creds, t.maxWire)
-}
-
+// dialOptions are the gRPC options of a client's connection.
 func dialOptions(creds credentials.TransportCredentials, maxWire int) []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
@@ -831,70 +596,4 @@ func (c *sentCounters) count(batch []Frame) {
 		ctr[0].Add(float64(n))
 		ctr[1].Add(float64(bytes))
 	}
-}
-
-// guardCreds wraps the server's transport credentials to count and log what
-// fails before gRPC sees a stream: a failed TLS handshake, or (on a plaintext
-// or TLS connection alike) bytes that are not the HTTP/2 preface of a gRPC
-// client, such as random garbage or a truncated preface.
-type guardCreds struct {
-	credentials.TransportCredentials
-	t *Transport
-}
-
-// ServerHandshake implements credentials.TransportCredentials.
-func (g *guardCreds) ServerHandshake(c net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	conn, info, err := g.TransportCredentials.ServerHandshake(c)
-	if err != nil {
-		if !errors.Is(err, io.EOF) { // a bare connect-and-close is no attack
-			g.t.m.Drop(node.None, "tls-handshake")
-			g.t.logOnce(node.None, "tls-handshake", "refused a connection: TLS handshake failed (logged once)", "remote", c.RemoteAddr().String(), "err", err)
-		}
-		return nil, nil, err
-	}
-	return &prefaceConn{Conn: conn, t: g.t}, info, nil
-}
-
-// Clone implements credentials.TransportCredentials.
-func (g *guardCreds) Clone() credentials.TransportCredentials {
-	return &guardCreds{TransportCredentials: g.TransportCredentials.Clone(), t: g.t}
-}
-
-// http2Preface is what every HTTP/2 (so gRPC) client sends first.
-var http2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-
-var errBadPreface = errors.New("live: not a gRPC client: bad HTTP/2 preface")
-
-// prefaceConn checks the first bytes read from an accepted connection
-// against the HTTP/2 preface, counting ("malformed") what is not: random
-// bytes, or a preface cut short. Reads come from one goroutine at a time.
-type prefaceConn struct {
-	net.Conn
-	t    *Transport
-	seen int // preface bytes checked so far
-}
-
-// Read implements net.Conn.
-func (c *prefaceConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	if c.seen >= len(http2Preface) {
-		return n, err
-	}
-	k := min(n, len(http2Preface)-c.seen)
-	if !bytes.Equal(b[:k], http2Preface[c.seen:c.seen+k]) {
-		c.seen = len(http2Preface)
-		c.bad("garbage instead of the HTTP/2 preface")
-		return 0, errBadPreface
-	}
-	c.seen += k
-	if err != nil && c.seen > 0 && c.seen < len(http2Preface) {
-		c.seen = len(http2Preface)
-		c.bad("connection closed in the middle of the HTTP/2 preface")
-	}
-	return n, err
-}
-
-func (c *prefaceConn) bad(what string) {
-	c.t.m.Drop(node.None, "malformed")
-	c.t.logOnce(node.None, "malformed-conn", "refused a connection (logged once)", "remote", c.RemoteAddr().String(), "err", what)
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -24,7 +25,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/synod-dev/synod/node"
@@ -629,17 +629,6 @@ func TestTransportConfigErrors(t *testing.T) {
 	}
 }
 
-// rawCodec sends and receives raw bytes under synod's content subtype, to
-// play a hostile peer.
-type rawCodec struct{}
-
-func (rawCodec) Name() string                  { return codecName }
-func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	*v.(*[]byte) = append([]byte(nil), data...)
-	return nil
-}
-
 func mustEncode(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := wireEnc.Marshal(v)
@@ -649,10 +638,53 @@ func mustEncode(t *testing.T, v any) []byte {
 	return b
 }
 
-// Garbage on the peer port — random bytes and a truncated preface on a raw
-// TCP connection, then, on a real gRPC stream, undecodable messages, a
+// fakePeer plays a peer on a raw connection, to send what a real one never
+// would.
+type fakePeer struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// dialFake connects to addr and sends the peer preface.
+func dialFake(t *testing.T, addr string) *fakePeer {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Write(peerPreface); err != nil {
+		t.Fatal(err)
+	}
+	return &fakePeer{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+// send writes one length-prefixed message.
+func (f *fakePeer) send(b []byte) {
+	f.t.Helper()
+	msg := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
+	if _, err := f.conn.Write(append(msg, b...)); err != nil {
+		f.t.Fatalf("send: %v", err)
+	}
+}
+
+// recv reads one message, or fails with the connection's error.
+func (f *fakePeer) recv(timeout time.Duration) ([]byte, error) {
+	f.conn.SetReadDeadline(time.Now().Add(timeout))
+	var hdr [4]byte
+	if _, err := io.ReadFull(f.r, hdr[:]); err != nil {
+		return nil, err
+	}
+	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+	_, err := io.ReadFull(f.r, b)
+	return b, err
+}
+
+// Garbage on the peer port — random bytes and truncated prefaces on a raw
+// TCP connection, then, on a peer connection, undecodable messages, a
 // truncated batch, a batch with one bad frame, an oversized frame and a
-// message over gRPC's limit — is counted and dropped; the node keeps
+// message over the size limit — is counted and dropped; the node keeps
 // delivering valid frames, from that peer and the others.
 func TestTransportGarbage(t *testing.T) {
 	checkGoroutines(t)
@@ -664,72 +696,60 @@ func TestTransportGarbage(t *testing.T) {
 			c.MaxFrameSize = 1024
 		}
 	})
+	if len(peerPreface) != len(http2Preface) || peerPreface[0] == http2Preface[0] {
+		t.Fatalf("peer preface %q must be as long as the HTTP/2 preface and differ from its first byte", peerPreface)
+	}
 	n1, n2 := nodes[1], nodes[2]
 	nodes[0].Close() // free n0's ID for the fake
 	addr := n2.Addr().String()
 	rng := rand.New(rand.NewPCG(1, 2))
 
-	// Raw TCP: random bytes, then a preface cut short.
+	// Raw TCP: random bytes, then prefaces cut short (a gRPC client's and a
+	// peer's), then a connection that says nothing at all.
 	garbage := make([]byte, 256)
 	for i := range garbage {
 		garbage[i] = byte(rng.Uint32())
 	}
-	for _, junk := range [][]byte{garbage, http2Preface[:10]} {
+	for _, junk := range [][]byte{garbage, http2Preface[:10], peerPreface[:10], nil} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.Write(junk)
-		if junk[0] == 'P' { // the truncated preface: hang up
+		if len(junk) == 10 && junk[0] == 'P' { // the truncated gRPC preface: hang up
 			c.Close()
 			continue
 		}
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, err = io.Copy(io.Discard, c) // the node hangs up on us (EOF or a reset)
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-			t.Errorf("garbage connection not closed by the node: %v", err)
+			t.Errorf("garbage connection %q not closed by the node: %v", junk, err)
 		}
 		c.Close()
 	}
-	eventually(t, "two bad connections counted", func() bool { return dropped(t, n2.m, node.None, "malformed") >= 2 })
+	eventually(t, "three bad connections counted", func() bool { return dropped(t, n2.m, node.None, "malformed") >= 3 })
 
-	// A gRPC stream claiming to be n0.
-	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// A peer connection claiming to be n0.
+	f := dialFake(t, addr)
+	f.send(mustEncode(t, &envelope{Hello: &hello{From: 0, To: 2, Version: wireVersion}}))
+	rep, err := f.recv(5 * time.Second)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod, grpc.ForceCodec(rawCodec{}), grpc.MaxCallSendMsgSize(1<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	send := func(b []byte) {
-		t.Helper()
-		if err := s.SendMsg(&b); err != nil {
-			t.Fatalf("send: %v", err)
-		}
-	}
-	send(mustEncode(t, &envelope{Hello: &hello{From: 0, To: 2, Version: wireVersion}}))
-	var rep []byte
-	if err := s.RecvMsg(&rep); err != nil {
 		t.Fatalf("no hello back: %v", err)
 	}
 	if in := decodeInbound(rep, 1024, nil, nil); in.hello == nil || in.hello.From != 2 {
 		t.Fatalf("hello back: %+v", in)
 	}
 	good := func(seq int) Frame { return seqFrame(0, seq, 64) }
-	send(garbage) // undecodable: one malformed
+	f.send(garbage) // undecodable: one malformed
 	batch := mustEncode(t, &envelope{Frames: []Frame{good(100), good(101)}})
-	send(batch[:len(batch)-10]) // truncated: one malformed
-	send(mustEncode(t, &struct {
+	f.send(batch[:len(batch)-10]) // truncated: one malformed
+	f.send(mustEncode(t, &struct {
 		Frames []any `cbor:"2,keyasint"`
 	}{[]any{good(0), []any{"x", 1}, "not a frame", good(1)}})) // two malformed, two delivered
-	send(mustEncode(t, &envelope{Frames: []Frame{{Type: "big", Payload: make([]byte, 2000)}, good(2)}})) // one oversized
-	send(mustEncode(t, &envelope{Frames: []Frame{good(3)}}))
-	send(mustEncode(t, &envelope{Hello: &hello{From: 1, To: 2, Version: wireVersion}})) // a second hello: malformed
-	send(mustEncode(t, &envelope{Frames: []Frame{good(4)}}))
+	f.send(mustEncode(t, &envelope{Frames: []Frame{{Type: "big", Payload: make([]byte, 2000)}, good(2)}})) // one oversized
+	f.send(mustEncode(t, &envelope{Frames: []Frame{good(3)}}))
+	f.send(mustEncode(t, &envelope{Hello: &hello{From: 1, To: 2, Version: wireVersion}})) // a second hello: malformed
+	f.send(mustEncode(t, &envelope{Frames: []Frame{good(4)}}))
 	eventually(t, "the valid frames among the garbage", func() bool { return n2.in.count(0) >= 5 })
 	checkInOrder(t, n2.in.from(0), 0, 0, 5)
 	if got := dropped(t, n2.m, 0, "malformed"); got != 5 {
@@ -738,41 +758,34 @@ func TestTransportGarbage(t *testing.T) {
 	if got := dropped(t, n2.m, 0, "oversized"); got != 1 {
 		t.Errorf("oversized from n0: %v, want 1", got)
 	}
-	// A message over gRPC's limit: the stream is torn down, counted.
-	send(make([]byte, 1024+wireSlack+1))
-	eventually(t, "the stream to end", func() bool { return s.RecvMsg(&rep) != nil })
+	// A message over the size limit: the connection is closed, counted.
+	f.send(make([]byte, 1024+wireSlack+1))
+	if _, err := f.recv(5 * time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection after an over-limit message: %v, want it closed", err)
+	}
 	eventually(t, "the over-limit message counted", func() bool { return dropped(t, n2.m, 0, "oversized") == 2 })
 	if got := n2.log.lines("peer=n0", "reason=malformed"); got != 1 {
 		t.Errorf("malformed input from n0 logged %d times, want once:\n%s", got, n2.log)
 	}
 
-	// A stranger's hello is refused.
-	s2, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod, grpc.ForceCodec(rawCodec{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb := mustEncode(t, &envelope{Hello: &hello{From: 9, To: 2, Version: wireVersion}})
-	if err := s2.SendMsg(&hb); err != nil {
-		t.Fatal(err)
-	}
-	if err := s2.RecvMsg(&rep); status.Code(err) != codes.PermissionDenied {
-		t.Errorf("hello from a stranger: %v, want PermissionDenied", err)
+	// A stranger's hello is refused: the connection is closed.
+	s2 := dialFake(t, addr)
+	s2.send(mustEncode(t, &envelope{Hello: &hello{From: 9, To: 2, Version: wireVersion}}))
+	if _, err := s2.recv(5 * time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("hello from a stranger: %v, want the connection closed", err)
 	}
 
-	// A stream that never says hello is closed after helloTimeout.
-	s3, err := conn.NewStream(ctx, &peerStreamDesc, peerStreamMethod, grpc.ForceCodec(rawCodec{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A peer connection that never says hello is closed after helloTimeout.
+	s3 := dialFake(t, addr)
 	start := time.Now()
-	if err := s3.RecvMsg(&rep); status.Code(err) != codes.DeadlineExceeded {
-		t.Errorf("silent stream: %v, want DeadlineExceeded", err)
+	if _, err := s3.recv(5 * time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("silent connection: %v, want it closed", err)
 	}
 	if d := time.Since(start); d > helloTimeout+2*time.Second {
-		t.Errorf("silent stream closed after %v; helloTimeout is %v", d, helloTimeout)
+		t.Errorf("silent connection closed after %v; helloTimeout is %v", d, helloTimeout)
 	}
 	if got := dropped(t, n2.m, node.None, "bad-hello"); got != 2 {
-		t.Errorf("bad hellos counted: %v, want 2 (a stranger and a silent stream)", got)
+		t.Errorf("bad hellos counted: %v, want 2 (a stranger and a silent connection)", got)
 	}
 
 	// The node is fine: n1 still gets through, both ways.
@@ -790,10 +803,12 @@ func TestTransportGarbage(t *testing.T) {
 func TestTransportRequest(t *testing.T) {
 	checkGoroutines(t)
 	slowDone := make(chan error, 1)
-	req := func(ctx context.Context, typ string, body []byte) (string, []byte, error) {
+	req := func(ctx context.Context, typ string, enc Encoding, body []byte) (string, []byte, error) {
 		switch typ {
 		case "kv.get":
 			return "kv.value", append(append([]byte(`{"echo":`), body...), '}'), nil
+		case "enc":
+			return enc.String(), nil, nil
 		case "slow":
 			<-ctx.Done()
 			slowDone <- ctx.Err()
@@ -810,6 +825,12 @@ func TestTransportRequest(t *testing.T) {
 	typ, body, err := c.Request(context.Background(), "kv.get", []byte(`{"key":"a"}`))
 	if err != nil || typ != "kv.value" || string(body) != `{"echo":{"key":"a"}}` {
 		t.Fatalf("round trip: %q %s %v", typ, body, err)
+	}
+	if typ, _, err := c.Call(context.Background(), "enc", CBOR, nil); err != nil || typ != "cbor" {
+		t.Errorf("the request's encoding reached the node as %q (%v), want cbor", typ, err)
+	}
+	if _, _, err := c.Call(context.Background(), "enc", Encoding(7), nil); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "encoding(7)") {
+		t.Errorf("a request in an unknown encoding: %v, want InvalidArgument naming it", err)
 	}
 	_, _, err = c.Request(context.Background(), "kv.frobnicate", nil)
 	var re *RequestError
@@ -835,8 +856,8 @@ func TestTransportRequest(t *testing.T) {
 		t.Error("the server's Request never saw the client's deadline")
 	}
 	var hm dto.Metric
-	if err := nodes[0].m.RequestLatency.Write(&hm); err != nil || hm.Histogram.GetSampleCount() != 3 {
-		t.Errorf("request latency samples: %v (%v), want 3", hm.Histogram.GetSampleCount(), err)
+	if err := nodes[0].m.RequestLatency.Write(&hm); err != nil || hm.Histogram.GetSampleCount() != 4 {
+		t.Errorf("request latency samples: %v (%v), want 4 (the refused request is not served)", hm.Histogram.GetSampleCount(), err)
 	}
 	if _, err := DialClient(listenAndClose(t), nil, time.Second); err == nil {
 		t.Error("DialClient to a closed port succeeded")

@@ -164,6 +164,27 @@ func (r *Registry) DecodeJSON(name string, data []byte) (any, error) {
 	return r.decodeAs(name, data, json.Unmarshal)
 }
 
+// DecodeCBOR builds a value of the registered type name from its CBOR form
+// (the value as Encode writes it inside its envelope, or as EncodeValue
+// writes it), with Decode's limits.
+func (r *Registry) DecodeCBOR(name string, data []byte) (any, error) {
+	if len(data) > MaxMessageSize {
+		return nil, fmt.Errorf("node: decode %s: %d bytes exceeds the %d-byte limit", name, len(data), MaxMessageSize)
+	}
+	return r.decodeAs(name, data, r.dec.Unmarshal)
+}
+
+// EncodeValue returns the CBOR form of v alone, without the type name Encode
+// wraps it in: for a channel that carries the name beside it (a client
+// request). v's type need not be registered.
+func (r *Registry) EncodeValue(v any) ([]byte, error) {
+	b, err := r.enc.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("node: encode %s: %w", TypeName(v), err)
+	}
+	return b, nil
+}
+
 func (r *Registry) decodeAs(name string, data []byte, unmarshal func([]byte, any) error) (any, error) {
 	t, ok := r.byName[name]
 	if !ok {

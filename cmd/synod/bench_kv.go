@@ -210,7 +210,9 @@ func fsyncLoop(path string, size int, d time.Duration) (latencies, error) {
 func measureClientRTT(n int) (latencies, error) {
 	t, err := live.NewTransport(live.TransportConfig{Self: 0, Listen: "127.0.0.1:0", Metrics: live.NewMetrics(),
 		Deliver: func(node.ID, live.Frame) {},
-		Request: func(context.Context, string, []byte) (string, []byte, error) { return "pong", []byte("{}"), nil }})
+		Request: func(context.Context, string, live.Encoding, []byte) (string, []byte, error) {
+			return "pong", []byte("{}"), nil
+		}})
 	if err != nil {
 		return nil, err
 	}
