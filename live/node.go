@@ -63,8 +63,17 @@ type Config struct {
 	MaxInbox int
 }
 
-// Node runs one process: a single event-loop goroutine calls its methods in
-// order, so the process needs no locks, exactly as in the simulator.
+// Node runs one process: its inputs (messages, timers, requests) wait in one
+// inbox and are fed to the process one at a time, in order, so the process
+// needs no locks, exactly as in the simulator.
+//
+// Who feeds them: the goroutine that delivers an input (a transport reader,
+// a gRPC handler, a timer) runs the steps itself when no other goroutine is
+// stepping the process, and otherwise leaves its input to the one that is
+// (run-to-completion, see kick). That spares a wake-up of a dedicated loop
+// goroutine on every input, which on a busy machine costs more than most
+// steps. Run's goroutine only starts and stops the process and waits out
+// pauses.
 type Node struct {
 	cfg   Config
 	store node.Store // cfg.Store as the process sees it (loopStore)
@@ -72,7 +81,10 @@ type Node struct {
 	proc  node.Process
 	rng   *rand.Rand
 
-	// Owned by the event loop goroutine.
+	// stepMu is held by whoever steps the process; it guards the process
+	// and the fields below it.
+	stepMu    sync.Mutex
+	running   bool // Start has run and Run has not returned
 	vc        trace.VC
 	timers    map[node.TimerID]*time.Timer // nil: a zero-delay timer already in the inbox
 	nextTimer node.TimerID
@@ -160,13 +172,15 @@ func (n *Node) SetTransport(t Sender) { n.cfg.Transport = t }
 // Faults returns the node's fault switchboard.
 func (n *Node) Faults() *Faults { return n.cfg.Faults }
 
-// Run starts the process and runs the event loop until ctx is cancelled.
+// Run starts the process and keeps it running until ctx is cancelled: the
+// goroutines that deliver its inputs step it (see Node), and Run waits out
+// pauses.
 func (n *Node) Run(ctx context.Context) error {
 	if n.cfg.Transport == nil {
 		return errors.New("live: Config.Transport is nil")
 	}
 	defer close(n.done)
-	defer n.stopTimers()
+	n.stepMu.Lock()
 	n.proc = n.cfg.New(n.cfg.ID)
 	if n.cfg.Resume != nil {
 		copy(n.vc, n.cfg.Resume)
@@ -174,23 +188,50 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.record(&trace.Event{Kind: trace.Start})
 	n.proc.Start(n)
+	n.running = true
+	n.stepMu.Unlock()
+	defer func() {
+		n.stepMu.Lock()
+		n.running = false
+		n.stopTimers()
+		n.stepMu.Unlock()
+		n.failWaiters()
+	}()
+	n.kick() // what arrived before Start
 	for {
 		select {
 		case <-ctx.Done():
-			n.failWaiters()
 			return nil
 		case <-n.wake:
 		}
+		for n.cfg.Faults.Paused() {
+			// Paused: take no steps; inputs wait in the inbox.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		n.kick()
+	}
+}
+
+// kick steps the process through the waiting inputs on the calling
+// goroutine, unless another goroutine is stepping it (which then takes them
+// too: it looks at the inbox again after letting go of stepMu), the process
+// is not running, or the node is paused (then Run's goroutine waits the
+// pause out and kicks again).
+func (n *Node) kick() {
+	for n.stepMu.TryLock() {
+		if !n.running {
+			n.stepMu.Unlock()
+			return
+		}
 		for {
 			if n.cfg.Faults.Paused() {
-				// Paused: take no steps; inputs wait in the inbox.
-				select {
-				case <-ctx.Done():
-					n.failWaiters()
-					return nil
-				case <-time.After(5 * time.Millisecond):
-				}
-				continue
+				n.stepMu.Unlock()
+				n.signal()
+				return
 			}
 			in, ok := n.pop()
 			if !ok {
@@ -198,7 +239,26 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 			n.step(in)
 		}
+		n.stepMu.Unlock()
+		if !n.waiting() {
+			return
+		}
 	}
+}
+
+// signal wakes Run's goroutine.
+func (n *Node) signal() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waiting reports whether inputs wait in the inbox.
+func (n *Node) waiting() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.inbox) > 0
 }
 
 func (n *Node) step(in input) {
@@ -244,8 +304,10 @@ func (n *Node) receive(in input) {
 	n.proc.Receive(n, in.from, msg)
 }
 
-// push queues an input for the event loop; it reports false when the inbox
-// is full.
+// push queues an input; it reports false when the inbox is full. It does
+// not step the process: the step that pushes (a self-send, a zero-delay
+// timer) is followed by the ones it queued in the same kick; everyone else
+// calls deliver.
 func (n *Node) push(in input) bool {
 	n.mu.Lock()
 	// Timers are exempt from the bound: the process set them itself, so
@@ -257,10 +319,16 @@ func (n *Node) push(in input) bool {
 	}
 	n.inbox = append(n.inbox, in)
 	n.mu.Unlock()
-	select {
-	case n.wake <- struct{}{}:
-	default:
+	return true
+}
+
+// deliver queues an input from outside the process and kicks; it reports
+// false when the inbox is full.
+func (n *Node) deliver(in input) bool {
+	if !n.push(in) {
+		return false
 	}
+	n.kick()
 	return true
 }
 
@@ -286,7 +354,7 @@ func (n *Node) Deliver(from node.ID, f Frame) {
 		n.cfg.Metrics.Drop(from, "partitioned")
 		return
 	}
-	if !n.push(input{kind: inMessage, from: from, frame: f}) {
+	if !n.deliver(input{kind: inMessage, from: from, frame: f}) {
 		n.cfg.Metrics.Drop(from, "inbox-full")
 	}
 }
@@ -316,7 +384,7 @@ func (n *Node) request(ctx context.Context, op any) (any, error) {
 		n.mu.Unlock()
 	}()
 	began := time.Now()
-	if !n.push(input{kind: inRequest, req: id, value: op, arrived: began}) {
+	if !n.deliver(input{kind: inRequest, req: id, value: op, arrived: began}) {
 		return nil, fmt.Errorf("live: %v is overloaded: request queue full", n.cfg.ID)
 	}
 	select {
@@ -393,7 +461,8 @@ func (n *Node) record(e *trace.Event) {
 	n.cfg.Trace.Record(e)
 }
 
-// Env implementation. These methods are called only from the event loop.
+// Env implementation. These methods are called only from a step (under
+// stepMu).
 
 // Self implements node.Env.
 func (n *Node) Self() node.ID { return n.cfg.ID }
@@ -490,7 +559,7 @@ func (n *Node) After(d time.Duration, timer any) node.TimerID {
 		n.push(input{kind: inTimer, timer: id, value: timer})
 		return id
 	}
-	n.timers[id] = time.AfterFunc(d, func() { n.push(input{kind: inTimer, timer: id, value: timer}) })
+	n.timers[id] = time.AfterFunc(d, func() { n.deliver(input{kind: inTimer, timer: id, value: timer}) })
 	return id
 }
 

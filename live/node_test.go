@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,5 +263,58 @@ func TestZeroDelayTimersFireInInboxOrder(t *testing.T) {
 	}
 	if want := []string{"ping", "first", "last"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v (a zero-delay timer fires after the inputs already queued; a cancelled one never)", got, want)
+	}
+}
+
+// exclusive counts its steps and any step that begins while another is
+// under way.
+type exclusive struct {
+	inside, overlaps, steps atomic.Int64
+}
+
+func (p *exclusive) enter() {
+	if p.inside.Add(1) != 1 {
+		p.overlaps.Add(1)
+	}
+	time.Sleep(time.Microsecond) // widen the window an overlap would need
+	p.steps.Add(1)
+	p.inside.Add(-1)
+}
+func (p *exclusive) Start(env node.Env)                                   { p.enter() }
+func (p *exclusive) Receive(env node.Env, from node.ID, msg node.Message) { p.enter() }
+func (p *exclusive) Timeout(env node.Env, timer any)                      { p.enter() }
+func (p *exclusive) Request(env node.Env, req node.Request)               { p.enter(); env.Reply(req.ID, "ok") }
+
+// Inputs delivered from many goroutines at once (transport readers, request
+// handlers, timers), each of which may step the process itself, are still
+// fed to it one at a time, and none is lost.
+func TestStepsNeverOverlap(t *testing.T) {
+	p := &exclusive{}
+	reg := node.NewRegistry(zeroPing{})
+	nodes, _, stop := cluster(t, 1, func(node.ID) node.Process { return p }, reg)
+	defer stop()
+	payload, err := reg.Encode(zeroPing{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 8, 200
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			for i := range each {
+				if i%10 == 0 {
+					if _, err := nodes[0].Request(context.Background(), zeroPing{}); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				nodes[0].Deliver(0, Frame{Type: "zeroPing", Payload: payload})
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, "every input stepped", func() bool { return p.steps.Load() == 1+senders*each })
+	if o := p.overlaps.Load(); o != 0 {
+		t.Fatalf("%d steps began while another was under way", o)
 	}
 }

@@ -151,10 +151,9 @@ type peer struct {
 	addr     string
 	q        sendQueue
 	reconn   prometheus.Counter
-	accepted atomic.Int64 // inbound streams accepted so far
+	accepted atomic.Int64 // inbound connections accepted so far
 
-	mu  sync.Mutex
-	cur *session
+	cur atomic.Pointer[session] // the connection draining q; nil while there is none
 }
 
 // sendQueue is a peer's bounded queue of frames. Senders append under the
@@ -193,10 +192,7 @@ func (q *sendQueue) push(f Frame, size int) bool {
 	}
 	q.mu.Unlock()
 	if n == 0 {
-		select {
-		case q.wake <- struct{}{}:
-		default:
-		}
+		q.signal()
 	}
 	return true
 }
@@ -216,6 +212,21 @@ func (q *sendQueue) take(spare []Frame) []Frame {
 	return out
 }
 
+// empty reports whether nothing is waiting.
+func (q *sendQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.frames) == 0
+}
+
+// signal wakes the writer.
+func (q *sendQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
 // wait takes what is waiting, blocking until something is or ctx ends
 // (then it returns nil).
 func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
@@ -231,10 +242,6 @@ func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
 	}
 }
 
-// session is one live connection to a peer.
-type session struct {
-	cancel context.CancelFunc
-}
 
 // NewTransport checks cfg and loads the TLS files; nothing listens or dials
 // before Start.
@@ -418,6 +425,9 @@ func (t *Transport) Send(to node.ID, f Frame) {
 		t.logOnce(to, "oversized-out", "frame not sent: over the size limit", "type", f.Type, "size", size, "limit", t.maxFrame)
 		return
 	}
+	if s := p.cur.Load(); s != nil && s.sendInline(p, f) {
+		return
+	}
 	if !p.q.push(f, size) {
 		t.m.Drop(to, "queue-full")
 	}
@@ -435,9 +445,7 @@ func (t *Transport) Connected(id node.ID) bool {
 		defer t.mu.Unlock()
 		return t.started && !t.closed.Load()
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur != nil
+	return p.cur.Load() != nil
 }
 
 // Close stops the transport: the listener, every stream and every goroutine,
