@@ -242,7 +242,6 @@ func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
 	}
 }
 
-
 // NewTransport checks cfg and loads the TLS files; nothing listens or dials
 // before Start.
 func NewTransport(cfg TransportConfig) (*Transport, error) {
