@@ -46,6 +46,7 @@ type benchKVConfig struct {
 	Dir      string        // where the run's directory is made
 	Keep     bool          // keep the data, logs and fsync probe afterwards
 	Trace    bool          // the nodes write traces (nN.jsonl) into the run's directory
+	Procs    int           // --procs: GOMAXPROCS of each node (see nodeProcs)
 	Clients  []int         // the concurrency levels
 	Duration time.Duration // per level
 	Value    int           // bytes per value written
@@ -57,7 +58,7 @@ type benchKVConfig struct {
 func newBenchKVCmd() *cobra.Command {
 	var (
 		clients string
-		cfg     = benchKVConfig{Duration: 3 * time.Second, Value: 100}
+		cfg     = benchKVConfig{Duration: 3 * time.Second, Value: 100, Procs: procsAuto}
 	)
 	cmd := &cobra.Command{
 		Use:   "kv",
@@ -102,6 +103,7 @@ client round trip (both p50).`,
 	fl.BoolVar(&cfg.Keep, "keep", false, "keep the data directory, with the nodes' logs, afterwards")
 	fl.IntVar(&cfg.Value, "value", cfg.Value, "bytes per value written")
 	fl.BoolVar(&cfg.Trace, "trace", false, "the nodes write their traces (nN.jsonl) next to their data, to see where a write's time goes (slows them; use with --keep)")
+	fl.IntVar(&cfg.Procs, "procs", procsAuto, procsFlagHelp)
 	return cmd
 }
 
@@ -320,7 +322,7 @@ type benchCluster struct {
 	client *kvClient
 }
 
-func startBenchCluster(exe, dir string, n int, traces bool) (*benchCluster, error) {
+func startBenchCluster(exe, dir string, n int, traces bool, procs int) (*benchCluster, error) {
 	ports, err := freePorts(2 * n)
 	if err != nil {
 		return nil, err
@@ -348,6 +350,7 @@ func startBenchCluster(exe, dir string, n int, traces bool) (*benchCluster, erro
 			bn.cmd.Args = append(bn.cmd.Args, "--trace", filepath.Join(dir, fmt.Sprintf("n%d.jsonl", bn.id)))
 		}
 		bn.cmd.Stdout, bn.cmd.Stderr = logf, logf
+		setProcs(bn.cmd, procs)
 		if err := bn.cmd.Start(); err != nil {
 			c.stop()
 			return nil, fmt.Errorf("start n%d: %w", bn.id, err)
@@ -644,7 +647,15 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	} else {
 		defer os.RemoveAll(root)
 	}
-	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore with fsync) on 127.0.0.1, data in %s\n", root)
+	procs, err := nodeProcs(cfg.Procs, 3)
+	if err != nil {
+		return fmt.Errorf("bench kv: %w", err)
+	}
+	procsNote := "GOMAXPROCS Go's default"
+	if procs > 0 {
+		procsNote = fmt.Sprintf("GOMAXPROCS=%d each (--procs)", procs)
+	}
+	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore with fsync, %s) on 127.0.0.1, data in %s\n", procsNote, root)
 	fmt.Fprintf(w, "machine: %s\n\n", machine(root))
 
 	// Baselines, before the cluster loads the machine.
@@ -689,7 +700,7 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	c, err := startBenchCluster(cfg.Exe, root, 3, cfg.Trace)
+	c, err := startBenchCluster(cfg.Exe, root, 3, cfg.Trace, procs)
 	if err != nil {
 		return err
 	}

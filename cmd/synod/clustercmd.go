@@ -34,6 +34,7 @@ type clusterFlags struct {
 	logFormat string
 	noTrace   bool
 	spares    int
+	procs     int
 }
 
 func newClusterCmd() *cobra.Command {
@@ -75,6 +76,7 @@ Multi-Paxos runs a fixed membership.`,
 	fl.StringVar(&f.tlsDir, "tls-dir", "", "mutual TLS with your own files: DIR/ca.pem and DIR/nN.pem, DIR/nN-key.pem")
 	fl.StringVar(&f.logFormat, "log-format", "text", "the nodes' log format: text or json")
 	fl.BoolVar(&f.noTrace, "no-trace", false, "do not write traces")
+	fl.IntVar(&f.procs, "procs", procsAuto, procsFlagHelp)
 	fl.IntVar(&f.spares, "spares", -1, "raft: addresses for this many more servers, to add later with \"add N\" (default 2 for raft, 0 otherwise)")
 	return cmd
 }
@@ -119,6 +121,7 @@ type localCluster struct {
 	out     io.Writer
 	outMu   sync.Mutex
 	exe     string
+	procs   int // GOMAXPROCS of each node process (0: Go's default)
 	members []*member
 	data    string
 	// kv is a client of the key-value service, for a cluster that runs it
@@ -156,6 +159,7 @@ func (c *localCluster) start(m *member) error {
 		return err
 	}
 	cmd.Stderr = cmd.Stdout
+	setProcs(cmd, c.procs)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start n%d: %w", m.id, err)
 	}
@@ -293,6 +297,10 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	if f.nodes < 1 || f.nodes > 64 {
 		return fmt.Errorf("bad --nodes %d: want 1 to 64 local processes", f.nodes)
 	}
+	procs, err := nodeProcs(f.procs, f.nodes)
+	if err != nil {
+		return err
+	}
 	spares := f.spares
 	switch {
 	case spares < 0 && joinable[alg.Name]:
@@ -336,7 +344,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	if err != nil {
 		return err
 	}
-	c := &localCluster{out: cmd.OutOrStdout(), exe: exe, data: f.data}
+	c := &localCluster{out: cmd.OutOrStdout(), exe: exe, data: f.data, procs: procs}
 	var peers []string
 	for i := range total {
 		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i, ports[i]))
@@ -374,6 +382,9 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 		c.printf("synod cluster: %d nodes of %s and %d spares, data and traces in %s\n", f.nodes, alg.Name, spares, f.data)
 	} else {
 		c.printf("synod cluster: %d nodes of %s, data and traces in %s\n", f.nodes, alg.Name, f.data)
+	}
+	if procs > 0 {
+		c.printf("each node process runs with GOMAXPROCS=%d (--procs)\n", procs)
 	}
 	c.table()
 	tlsFlags := ""
