@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/synod-dev/synod/node"
@@ -57,9 +57,13 @@ const (
 	// readBufferSize is the reader's buffer: many small messages arrive
 	// in one read call.
 	readBufferSize = 64 << 10
+	// writeChunk: a writer with this much encoded writes it out before
+	// encoding more, so a long queue is not all copied before the first byte
+	// leaves.
+	writeChunk = 256 << 10
 	// keepWriteBuffer is the largest write buffer a writer keeps between
 	// batches; a bigger one (a burst of large frames) is let go.
-	keepWriteBuffer = 1 << 20
+	keepWriteBuffer = 8 << 20
 )
 
 // keepAlive probes an idle peer connection, so that a peer that vanished
@@ -255,22 +259,9 @@ func (t *Transport) readMessage(r *bufio.Reader, names *typeNames, spare []Frame
 	return decodeInbound(data, t.maxFrame, names, spare), nil
 }
 
-// session is one live connection to a peer: what its writers share.
+// session is one live connection to a peer.
 type session struct {
 	cancel context.CancelFunc
-	conn   net.Conn
-	raw    syscall.RawConn // for inline writes; nil when there are none (TLS)
-
-	// mu is held by whoever writes to conn: the writer goroutine, or a
-	// sender writing inline. The writer takes frames from the queue only
-	// while holding it, so a frame written inline (which requires the queue
-	// to be empty) never overtakes a queued one.
-	mu      sync.Mutex
-	pending []byte // what an inline write left unwritten: the writer writes it first
-	held    int    // frames in pending
-	buf     []byte
-	one     [1]Frame
-	sent    sentCounters
 }
 
 // session runs an established peer connection: a writer goroutine drains
@@ -282,10 +273,7 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // ends the reader and the writer
 	defer stop()
-	me := &session{cancel: cancel, conn: conn, sent: sentCounters{m: t.m, peer: PeerLabel(p.id)}}
-	if tc, ok := conn.(*net.TCPConn); ok && inlineWrites {
-		me.raw, _ = tc.SyscallConn()
-	}
+	me := &session{cancel: cancel}
 	if old := p.cur.Swap(me); old != nil {
 		old.cancel() // its connection closes; its reader and writer end
 	}
@@ -293,7 +281,7 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	defer p.cur.CompareAndSwap(me, nil)
 	werr := make(chan error, 1)
 	go func() {
-		err := t.writeLoop(ctx, p, me)
+		err := t.writeLoop(ctx, p, conn)
 		cancel()
 		werr <- err
 	}()
@@ -305,34 +293,6 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	return err
 }
 
-// sendInline writes f to the connection from the sender's goroutine, when
-// nothing is ahead of it (no queued frame, no writer at work) and the
-// connection is plain TCP: this saves waking the writer goroutine, a
-// hand-off that costs more than the write on a busy machine. It never
-// blocks: what the socket does not take at once is left to the writer. It
-// reports false when f must be queued instead.
-func (s *session) sendInline(p *peer, f Frame) bool {
-	if s.raw == nil || !s.mu.TryLock() {
-		return false
-	}
-	defer s.mu.Unlock()
-	if len(s.pending) > 0 || !p.q.empty() {
-		return false
-	}
-	s.one[0] = f
-	b := appendMessage(s.buf[:0], s.one[:])
-	n, _ := writeOnce(s.raw, b) // an error shows again to the writer, which ends the session
-	if n < len(b) {
-		s.pending = append(s.pending, b[n:]...)
-		s.held++
-		p.q.signal()
-	}
-	s.sent.count(s.one[:])
-	s.one[0] = Frame{}
-	s.buf = b[:0]
-	return true
-}
-
 // appendMessage appends the frames as one length-prefixed batch.
 func appendMessage(b []byte, fs []Frame) []byte {
 	at := len(b)
@@ -341,34 +301,20 @@ func appendMessage(b []byte, fs []Frame) []byte {
 	return b
 }
 
-// writeLoop drains p's queue into the connection whenever it is woken.
-func (t *Transport) writeLoop(ctx context.Context, p *peer, s *session) error {
+// writeLoop drains p's queue into the connection: each time it takes
+// everything waiting and writes it as length-prefixed batches of at most
+// maxBatchFrames frames and MaxFrameSize bytes (by frameSize) each, with one
+// write call per writeChunk bytes or fewer.
+func (t *Transport) writeLoop(ctx context.Context, p *peer, conn net.Conn) error {
+	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
 	var spare []Frame
+	var buf []byte
 	for {
-		if err := t.flush(p, s, &spare); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.q.wake:
-		}
-	}
-}
-
-// flush writes what an inline write left, then everything queued, until
-// the queue is empty: each time it takes everything waiting and writes it
-// with one write call, as length-prefixed batches of at most maxBatchFrames
-// frames and MaxFrameSize bytes (by frameSize) each.
-func (t *Transport) flush(p *peer, s *session, spare *[]Frame) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for {
-		batch := p.q.take(*spare)
-		if batch == nil && len(s.pending) == 0 {
+		batch := p.q.wait(ctx, spare)
+		if batch == nil {
 			return nil
 		}
-		buf := append(s.buf[:0], s.pending...)
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		for rest := batch; len(rest) > 0; {
 			n, size := 1, frameSize(&rest[0])
 			for n < len(rest) && n < maxBatchFrames {
@@ -379,24 +325,23 @@ func (t *Transport) flush(p *peer, s *session, spare *[]Frame) error {
 				size += fs
 				n++
 			}
+			buf = slices.Grow(buf, frameHeader+batchSize(rest[:n]))
 			buf = appendMessage(buf, rest[:n])
 			rest = rest[n:]
+			if len(buf) >= writeChunk || len(rest) == 0 {
+				if _, err := conn.Write(buf); err != nil {
+					t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(batch)))
+					return fmt.Errorf("send to %s: %w", p.id, err)
+				}
+				buf = buf[:0]
+			}
 		}
-		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := s.conn.Write(buf); err != nil {
-			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(batch) + s.held))
-			return fmt.Errorf("send to %s: %w", p.id, err)
-		}
-		s.pending, s.held = s.pending[:0], 0
-		s.sent.count(batch)
+		sent.count(batch)
 		if cap(buf) > keepWriteBuffer {
 			buf = nil
 		}
-		s.buf = buf[:0]
 		clear(batch) // let the payloads go
-		if batch != nil {
-			*spare = batch
-		}
+		spare = batch
 	}
 }
 

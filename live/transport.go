@@ -212,13 +212,6 @@ func (q *sendQueue) take(spare []Frame) []Frame {
 	return out
 }
 
-// empty reports whether nothing is waiting.
-func (q *sendQueue) empty() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.frames) == 0
-}
-
 // signal wakes the writer.
 func (q *sendQueue) signal() {
 	select {
@@ -422,9 +415,6 @@ func (t *Transport) Send(to node.ID, f Frame) {
 	if size > t.maxFrame {
 		t.m.Drop(to, "oversized")
 		t.logOnce(to, "oversized-out", "frame not sent: over the size limit", "type", f.Type, "size", size, "limit", t.maxFrame)
-		return
-	}
-	if s := p.cur.Load(); s != nil && s.sendInline(p, f) {
 		return
 	}
 	if !p.q.push(f, size) {
