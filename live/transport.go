@@ -88,11 +88,12 @@ var helloTimeout = 10 * time.Second
 const (
 	backoffBase = 50 * time.Millisecond
 	backoffMax  = 2 * time.Second
-	// keepalive pings detect a peer that vanished without closing its
-	// connection (a cut cable, a frozen VM) within keepaliveTime+keepaliveTimeout.
+	// Keepalive (TCP probes between peers, gRPC pings for clients) detects
+	// a peer that vanished without closing its connection (a cut cable, a
+	// frozen VM) within about keepaliveTime+keepaliveTimeout.
 	keepaliveTime    = 10 * time.Second
 	keepaliveTimeout = 10 * time.Second
-	// wireSlack is what a gRPC message may carry beyond MaxFrameSize: the
+	// wireSlack is what a message (peer wire or gRPC) may carry beyond MaxFrameSize: the
 	// envelope around a batch of frames whose frameSize adds up to at most
 	// MaxFrameSize, or a request's type name.
 	wireSlack = 64 << 10
