@@ -66,7 +66,19 @@ func checkContents(t *testing.T, what string, got, want map[string]string) {
 	}
 }
 
+// logSize is the length of the log in dir up to its preallocated zeros:
+// where its last batch ends (which is never a zero byte).
 func logSize(t testing.TB, dir string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, storeLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(bytes.TrimRight(b, "\x00")))
+}
+
+// fileSize is the length of the log file in dir, preallocation included.
+func fileSize(t testing.TB, dir string) int64 {
 	t.Helper()
 	st, err := os.Stat(filepath.Join(dir, storeLogName))
 	if err != nil {
@@ -232,25 +244,76 @@ func TestFileStoreCutsATornTail(t *testing.T) {
 
 func TestFileStoreCutsGarbageAfterTheLastBatch(t *testing.T) {
 	for name, tail := range map[string][]byte{
-		"zeros":  make([]byte, 4096), // a power cut after the file grew
-		"random": randomBytes(1, 4096),
+		"random":            randomBytes(1, 4096),
+		"random then zeros": append(randomBytes(2, 100), make([]byte, 4096)...),
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			sizes, _ := threeBatches(t, dir)
-			f, err := os.OpenFile(filepath.Join(dir, storeLogName), os.O_APPEND|os.O_WRONLY, 0)
+			// Over the preallocated zeros, as a torn write leaves it.
+			f, err := os.OpenFile(filepath.Join(dir, storeLogName), os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.Write(tail)
+			f.WriteAt(tail, sizes[2])
 			f.Close()
+			length := fileSize(t, dir)
 			s, rec := openStore(t, dir)
-			defer s.Close()
-			if rec.TornAt != sizes[2] || rec.TornBytes != int64(len(tail)) || rec.Batches != 3 {
-				t.Fatalf("recovery %+v, want %d torn bytes at %d", rec, len(tail), sizes[2])
+			if rec.TornAt != sizes[2] || rec.TornBytes != length-sizes[2] || rec.Batches != 3 {
+				t.Fatalf("recovery %+v, want %d torn bytes at %d", rec, length-sizes[2], sizes[2])
 			}
+			if got := fileSize(t, dir); got != sizes[2] {
+				t.Fatalf("log file is %d bytes after recovery, want %d", got, sizes[2])
+			}
+			s.Close()
 		})
 	}
+}
+
+func TestFileStorePreallocates(t *testing.T) {
+	dir := t.TempDir()
+	sizes, _ := threeBatches(t, dir)
+	if got := fileSize(t, dir); got < preallocMin {
+		t.Fatalf("log file is %d bytes for %d bytes of batches: not preallocated", got, sizes[2])
+	}
+	// The zeros are free space, not a torn tail: nothing is cut, and the next
+	// batch goes where the last one ended.
+	s, rec := openStore(t, dir)
+	if rec.Torn() || rec.Batches != 3 {
+		t.Fatalf("recovery %+v, want 3 batches and no torn tail", rec)
+	}
+	length := fileSize(t, dir)
+	want := contents(s)
+	s.Set("e", []byte("fourth"))
+	mustSync(t, s)
+	crash(t, s)
+	if got := fileSize(t, dir); got != length {
+		t.Fatalf("a batch that fits the preallocated space changed the file's length from %d to %d", length, got)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, storeLogName))
+	if _, _, _, _, problem := parseRecord(b[sizes[2]:]); problem != "" {
+		t.Fatalf("no record where the third batch ended (%d): %s", sizes[2], problem)
+	}
+	s, rec = openStore(t, dir)
+	defer s.Close()
+	want["e"] = "fourth"
+	if rec.Torn() || rec.Batches != 4 {
+		t.Fatalf("recovery %+v, want 4 batches", rec)
+	}
+	checkContents(t, "after the fourth batch", contents(s), want)
+	// A batch bigger than the space left grows the file, and survives.
+	big := bytes.Repeat([]byte("x"), int(length))
+	s.Set("big", big)
+	mustSync(t, s)
+	if got := fileSize(t, dir); got <= 2*length {
+		t.Fatalf("file is %d bytes after a batch of %d", got, len(big))
+	}
+	crash(t, s)
+	s, _ = openStore(t, dir)
+	if v, _ := s.Get("big"); !bytes.Equal(v, big) {
+		t.Fatalf("the batch that grew the file was lost: %d bytes back", len(v))
+	}
+	s.Close()
 }
 
 func randomBytes(seed uint64, n int) []byte {
@@ -270,9 +333,10 @@ func TestFileStoreRefusesACorruptRecordBeforeTheEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	full = full[:sizes[2]+64] // and some of the preallocated zeros
 	// The start of the record holding each byte.
 	recordStart := make([]int, len(full))
-	for off := len(storeMagic); off < len(full); {
+	for off := len(storeMagic); off < int(sizes[2]); {
 		_, _, _, n, problem := parseRecord(full[off:])
 		if problem != "" {
 			t.Fatalf("record at %d: %s", off, problem)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -160,11 +161,14 @@ func fmtDur(d time.Duration) string {
 	return d.Round(time.Millisecond).String()
 }
 
-// measureFsync appends a small record to a file in dir and fsyncs it, again
-// and again, for about d (at most 5,000 times), in each of k files at once:
-// with k = 1 the disk's raw rate, the floor under any durable write; with
-// k = 3 what three nodes sharing the disk each see.
-func measureFsync(dir string, size int, d time.Duration, k int) (latencies, error) {
+// measureFsync makes a small record durable again and again, for about d
+// (at most 5,000 times), in each of k files at once: with k = 1 the disk's
+// rate, the floor under any durable write; with k = 3 what three nodes
+// sharing the disk each see. With store false it appends the record to a
+// plain file and fsyncs it (the disk's raw rate of write+fsync); with store
+// true it Sets it in a FileStore and Syncs, which writes over preallocated
+// space and fdatasyncs (what a node pays).
+func measureFsync(dir string, size int, d time.Duration, k int, store bool) (latencies, error) {
 	var (
 		mu   sync.Mutex
 		out  latencies
@@ -173,7 +177,12 @@ func measureFsync(dir string, size int, d time.Duration, k int) (latencies, erro
 	)
 	for i := range k {
 		wg.Go(func() {
-			lat, err := fsyncLoop(filepath.Join(dir, fmt.Sprintf("fsync-probe-%d", i)), size, d)
+			path := filepath.Join(dir, fmt.Sprintf("fsync-probe-%d", i))
+			loop := fsyncLoop
+			if store {
+				loop = storeSyncLoop
+			}
+			lat, err := loop(path, size, d)
 			mu.Lock()
 			defer mu.Unlock()
 			out, errs = append(out, lat...), append(errs, err)
@@ -181,6 +190,20 @@ func measureFsync(dir string, size int, d time.Duration, k int) (latencies, erro
 	}
 	wg.Wait()
 	return out, errors.Join(errs...)
+}
+
+// timeLoop times op for about d, at most 5,000 times.
+func timeLoop(d time.Duration, op func() error) (latencies, error) {
+	var out latencies
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && len(out) < 5000 {
+		t0 := time.Now()
+		if err := op(); err != nil {
+			return nil, fmt.Errorf("fsync probe: %w", err)
+		}
+		out = append(out, time.Since(t0))
+	}
+	return out, nil
 }
 
 func fsyncLoop(path string, size int, d time.Duration) (latencies, error) {
@@ -191,19 +214,29 @@ func fsyncLoop(path string, size int, d time.Duration) (latencies, error) {
 	defer os.Remove(path)
 	defer f.Close()
 	rec := make([]byte, size)
-	var out latencies
-	end := time.Now().Add(d)
-	for time.Now().Before(end) && len(out) < 5000 {
-		t0 := time.Now()
+	return timeLoop(d, func() error {
 		if _, err := f.Write(rec); err != nil {
-			return nil, fmt.Errorf("fsync probe: %w", err)
+			return err
 		}
-		if err := f.Sync(); err != nil {
-			return nil, fmt.Errorf("fsync probe: %w", err)
-		}
-		out = append(out, time.Since(t0))
+		return f.Sync()
+	})
+}
+
+func storeSyncLoop(dir string, size int, d time.Duration) (latencies, error) {
+	s, _, err := live.OpenFileStore(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, fmt.Errorf("fsync probe: %w", err)
 	}
-	return out, nil
+	defer os.RemoveAll(dir)
+	defer s.Close()
+	// The key and its framing make up the rest of the record.
+	value := make([]byte, max(1, size-24))
+	i := 0
+	return timeLoop(d, func() error {
+		i++
+		s.Set(fmt.Sprintf("probe/%06d", i%64), value)
+		return s.Sync()
+	})
 }
 
 // measureClientRTT times a client request to a transport on loopback that
@@ -662,16 +695,14 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	if cfg.Baseline <= 0 {
 		cfg.Baseline = time.Second
 	}
-	fsync, err := measureFsync(root, cfg.Value+32, cfg.Baseline, 1)
-	if err != nil {
-		return err
+	var probes [4]latencies
+	for i := range probes {
+		if probes[i], err = measureFsync(root, cfg.Value+32, cfg.Baseline, 1+2*(i%2), i >= 2); err != nil {
+			return err
+		}
 	}
-	fsyncS := fsync.sorted()
-	fsync3, err := measureFsync(root, cfg.Value+32, cfg.Baseline, 3)
-	if err != nil {
-		return err
-	}
-	fsync3S := fsync3.sorted()
+	fsync, fsync3, storeSync, storeSync3 := probes[0], probes[1], probes[2], probes[3]
+	fsyncS, storeSyncS := fsync.sorted(), storeSync.sorted()
 	crtt, err := measureClientRTT(2000)
 	if err != nil {
 		return err
@@ -693,7 +724,9 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", what, len(l), fmtDur(l.mean()), fmtDur(sorted.quantile(0.5)), fmtDur(sorted.quantile(0.99)))
 	}
 	row(fmt.Sprintf("write %d B + fsync, in the data directory", cfg.Value+32), fsync, fsyncS)
-	row("the same, 3 processes at once (as the 3 nodes)", fsync3, fsync3S)
+	row("the same, 3 processes at once (as the 3 nodes)", fsync3, fsync3.sorted())
+	row("FileStore Set + Sync of that record (preallocated, fdatasync)", storeSync, storeSyncS)
+	row("the same, 3 stores at once", storeSync3, storeSync3.sorted())
 	row("loopback client request (gRPC), round trip", crtt, crttS)
 	row("loopback peer message (transport), round trip", prtt, prttS)
 	row("the same, one every 1 ms (threads asleep between)", cold, coldS)
@@ -788,6 +821,9 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 		node := fsyncS.quantile(0.5) + nodeRTTS.quantile(0.5)
 		fmt.Fprintf(w, "         (against fsync p50 + kv status round trip to a node process p50 = %s: %.2f×)\n",
 			fmtDur(node), float64(got)/float64(node))
+		own := storeSyncS.quantile(0.5) + crttS.quantile(0.5)
+		fmt.Fprintf(w, "         (against the FileStore's own Sync p50 + client round trip p50 = %s: %.2f×)\n",
+			fmtDur(own), float64(got)/float64(own))
 	} else {
 		fmt.Fprintln(w, "latency: not measured (--clients has no 1)")
 	}
