@@ -352,6 +352,8 @@ func (t *Transport) Start() error {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: keepaliveTime / 2, PermitWithoutStream: true}),
 		grpc.WaitForHandlers(true), // Close joins the handlers, so Deliver is never called after it
+		grpc.StaticStreamWindowSize(streamWindow),
+		grpc.StaticConnWindowSize(connWindow),
 		// Requests run on a few long-lived goroutines rather than one new
 		// goroutine each, whose stack would grow afresh for every request.
 		grpc.NumStreamWorkers(uint32(max(4, runtime.GOMAXPROCS(0)))),
@@ -547,8 +549,23 @@ func dialOptions(creds credentials.TransportCredentials, maxWire int) []grpc.Dia
 			MinConnectTimeout: 5 * time.Second,
 		}),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepaliveTime, Timeout: keepaliveTimeout, PermitWithoutStream: true}),
+		grpc.WithStaticStreamWindowSize(streamWindow),
+		grpc.WithStaticConnWindowSize(connWindow),
 	}
 }
+
+// The HTTP/2 flow-control windows of client connections, fixed on both
+// ends. gRPC's default, a window sized by bandwidth-delay estimation, pings
+// the other end whenever data arrives and no estimate is under way, which
+// for one request at a time is every request and every reply: two more
+// writes and two more wake-ups of each side per round trip, for a window
+// that on a loopback or LAN link would stay at its floor anyway. A request
+// or reply larger than the window still goes through, a window per round
+// trip.
+const (
+	streamWindow = 1 << 20
+	connWindow   = 4 << 20
+)
 
 // backoffTimer yields exponentially growing delays from backoffBase to
 // backoffMax, each with jitter: a uniformly random value in [d/2, d].
