@@ -680,16 +680,19 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	} else {
 		defer os.RemoveAll(root)
 	}
-	procs, err := nodeProcs(cfg.Procs, 3)
+	// The cores are shared among the three nodes and this process, whose
+	// clients and baselines are the fourth.
+	procs, err := nodeProcs(cfg.Procs, 4)
 	if err != nil {
 		return fmt.Errorf("bench kv: %w", err)
 	}
 	procsNote := "GOMAXPROCS Go's default"
 	if procs > 0 {
-		procsNote = fmt.Sprintf("GOMAXPROCS=%d each (--procs)", procs)
+		procsNote = fmt.Sprintf("GOMAXPROCS=%d each and in this process (--procs)", procs)
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	}
 	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore with fsync, %s) on 127.0.0.1, data in %s\n", procsNote, root)
-	fmt.Fprintf(w, "machine: %s\n\n", machine(root))
+	fmt.Fprintf(w, "machine: %s; %s\n\n", machine(root), sysmonNote())
 
 	// Baselines, before the cluster loads the machine.
 	if cfg.Baseline <= 0 {

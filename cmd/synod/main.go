@@ -40,6 +40,7 @@ func nemesisFlags(n sim.Nemesis) string {
 }
 
 func main() {
+	keepSysmonAwake()
 	if err := newRoot(os.Stdout, os.Stderr).Execute(); err != nil {
 		if !errors.Is(err, errViolation) {
 			fmt.Fprintln(os.Stderr, "synod:", err)
