@@ -89,6 +89,7 @@ type Node struct {
 	timers    map[node.TimerID]*time.Timer // nil: a zero-delay timer already in the inbox
 	nextTimer node.TimerID
 	nextMsg   uint64
+	unflushed bool // Send queued frames (batchSender) that no flush has handed on
 
 	mu      sync.Mutex
 	inbox   []input
@@ -152,9 +153,8 @@ func NewNode(cfg Config) (*Node, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	return &Node{
+	n := &Node{
 		cfg:     cfg,
-		store:   loopStore{cfg.Store},
 		log:     cfg.Logger.With("node", cfg.ID.String()),
 		rng:     rand.New(rand.NewPCG(seed, uint64(cfg.ID))),
 		vc:      make(trace.VC, len(cfg.Group)),
@@ -162,7 +162,9 @@ func NewNode(cfg Config) (*Node, error) {
 		wake:    make(chan struct{}, 1),
 		waiters: map[node.RequestID]chan replied{},
 		done:    make(chan struct{}),
-	}, nil
+	}
+	n.store = loopStore{Store: cfg.Store, n: n}
+	return n, nil
 }
 
 // SetTransport sets the transport before Run; the transport is usually
@@ -188,6 +190,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.record(&trace.Event{Kind: trace.Start})
 	n.proc.Start(n)
+	n.flushSends()
 	n.running = true
 	n.stepMu.Unlock()
 	defer func() {
@@ -229,6 +232,7 @@ func (n *Node) kick() {
 		}
 		for {
 			if n.cfg.Faults.Paused() {
+				n.flushSends()
 				n.stepMu.Unlock()
 				n.signal()
 				return
@@ -239,6 +243,7 @@ func (n *Node) kick() {
 			}
 			n.step(in)
 		}
+		n.flushSends()
 		n.stepMu.Unlock()
 		if !n.waiting() {
 			return
@@ -480,26 +485,46 @@ func (n *Node) Rand() *rand.Rand { return n.rng }
 func (n *Node) Store() node.Store { return n.store }
 
 // loopStore is the store as the process sees it: Config.Store, with a Sync
-// that first lets the goroutines the event loop has just woken run.
+// that first hands on what the step has sent so far and lets the goroutines
+// the step has woken run.
 //
 // Sync blocks the loop's thread in fsync, and with it the processor the
-// loop runs on: the goroutines the loop readied in this step — transport
-// writers carrying the messages sent before the Sync, request handlers
-// holding its replies — would wait in that processor's run queue until the
-// Go scheduler takes it back from the blocked thread, which can take longer
-// than the fsync. Yielding first puts them to work: a Raft leader's new
-// entries really leave before its own fsync, so followers write them in
-// parallel (diss. §10.2.1), and clients answered in this step send their
-// next requests during the fsync, so that the next Sync covers more of
-// them. Measured on the 3-node key-value cluster (BENCHMARKS.md, synod bench
-// kv): with 64 clients the leader commits about twice as many writes per
-// fsync.
-type loopStore struct{ node.Store }
+// loop runs on: messages sent before the Sync, and the goroutines the step
+// readied — request handlers holding its replies — would wait until the Go
+// scheduler takes the processor back from the blocked thread, which can
+// take longer than the fsync. So the messages go out first (a Raft leader's
+// new entries really leave before its own fsync, and followers write them in
+// parallel, diss. §10.2.1), and then the loop yields, so that clients
+// answered in this step send their next requests during the fsync and the
+// next Sync covers more of them. Measured on the 3-node key-value cluster
+// (BENCHMARKS.md, synod bench kv): with 64 clients the leader commits about
+// twice as many writes per fsync.
+type loopStore struct {
+	node.Store
+	n *Node
+}
 
 // Sync implements node.Store.
 func (s loopStore) Sync() error {
+	s.n.flushSends()
 	runtime.Gosched()
 	return s.Store.Sync()
+}
+
+// batchSender is a transport that lets a node send what one pass over its
+// inbox sends together (Transport.Queue, Transport.Flush).
+type batchSender interface {
+	Queue(to node.ID, f Frame)
+	Flush()
+}
+
+// flushSends hands the frames queued in this pass to the transport's
+// writers, if any are waiting. It runs with stepMu held.
+func (n *Node) flushSends() {
+	if n.unflushed {
+		n.unflushed = false
+		n.cfg.Transport.(batchSender).Flush()
+	}
 }
 
 // Log implements node.Env.
@@ -537,6 +562,11 @@ func (n *Node) Send(to node.ID, msg node.Message) {
 	}
 	if delay > 0 {
 		time.AfterFunc(delay, func() { n.cfg.Transport.Send(to, f) })
+		return
+	}
+	if b, ok := n.cfg.Transport.(batchSender); ok {
+		b.Queue(to, f)
+		n.unflushed = true
 		return
 	}
 	n.cfg.Transport.Send(to, f)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/synod-dev/synod/node"
@@ -259,9 +260,22 @@ func (t *Transport) readMessage(r *bufio.Reader, names *typeNames, spare []Frame
 	return decodeInbound(data, t.maxFrame, names, spare), nil
 }
 
-// session is one live connection to a peer.
+// session is one live connection to a peer: what its writer goroutine and
+// the inline writes of Flush share.
 type session struct {
 	cancel context.CancelFunc
+	conn   net.Conn
+	raw    syscall.RawConn // for inline writes; nil when there are none (TLS)
+
+	// mu is held by whoever writes to conn: the writer goroutine, or Flush
+	// writing inline. Frames leave the queue only under it, so writes keep
+	// the queue's order.
+	mu    sync.Mutex
+	rest  []byte // what an inline write left unwritten: the writer writes it first
+	held  int    // the frames rest belongs to, counted dropped if it never leaves
+	buf   []byte
+	spare []Frame
+	sent  sentCounters
 }
 
 // session runs an established peer connection: a writer goroutine drains
@@ -273,7 +287,10 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // ends the reader and the writer
 	defer stop()
-	me := &session{cancel: cancel}
+	me := &session{cancel: cancel, conn: conn, sent: sentCounters{m: t.m, peer: PeerLabel(p.id)}}
+	if tc, ok := conn.(*net.TCPConn); ok && inlineWrites {
+		me.raw, _ = tc.SyscallConn()
+	}
 	if old := p.cur.Swap(me); old != nil {
 		old.cancel() // its connection closes; its reader and writer end
 	}
@@ -281,7 +298,7 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	defer p.cur.CompareAndSwap(me, nil)
 	werr := make(chan error, 1)
 	go func() {
-		err := t.writeLoop(ctx, p, conn)
+		err := t.writeLoop(ctx, p, me)
 		cancel()
 		werr <- err
 	}()
@@ -301,48 +318,132 @@ func appendMessage(b []byte, fs []Frame) []byte {
 	return b
 }
 
-// writeLoop drains p's queue into the connection: each time it takes
-// everything waiting and writes it as length-prefixed batches of at most
-// maxBatchFrames frames and MaxFrameSize bytes (by frameSize) each, with one
-// write call per writeChunk bytes or fewer.
-func (t *Transport) writeLoop(ctx context.Context, p *peer, conn net.Conn) error {
-	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
-	var spare []Frame
-	var buf []byte
+// writeLoop drains p's queue into the connection whenever it is woken.
+func (t *Transport) writeLoop(ctx context.Context, p *peer, s *session) error {
 	for {
-		batch := p.q.wait(ctx, spare)
+		if err := t.drain(p, s); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.q.wake:
+		}
+	}
+}
+
+// drain writes, blocking, what an inline write left and then everything
+// waiting, until the queue is empty: each time it takes everything waiting
+// and writes it as length-prefixed batches of at most maxBatchFrames frames
+// and MaxFrameSize bytes (by frameSize) each, with one write call per
+// writeChunk bytes or fewer.
+func (t *Transport) drain(p *peer, s *session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rest) > 0 {
+		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := s.conn.Write(s.rest); err != nil {
+			t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(s.held))
+			return fmt.Errorf("send to %s: %w", p.id, err)
+		}
+		s.rest, s.held = s.rest[:0], 0
+	}
+	for {
+		batch := p.q.take(s.spare, 0)
 		if batch == nil {
 			return nil
 		}
-		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		buf := s.buf[:0]
 		for rest := batch; len(rest) > 0; {
-			n, size := 1, frameSize(&rest[0])
-			for n < len(rest) && n < maxBatchFrames {
-				fs := frameSize(&rest[n])
-				if size+fs > t.maxFrame {
-					break
-				}
-				size += fs
-				n++
-			}
-			buf = slices.Grow(buf, frameHeader+batchSize(rest[:n]))
-			buf = appendMessage(buf, rest[:n])
+			var n int
+			buf, n = t.appendMessageFrom(buf, rest)
 			rest = rest[n:]
 			if len(buf) >= writeChunk || len(rest) == 0 {
-				if _, err := conn.Write(buf); err != nil {
+				if _, err := s.conn.Write(buf); err != nil {
 					t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(batch)))
 					return fmt.Errorf("send to %s: %w", p.id, err)
 				}
 				buf = buf[:0]
 			}
 		}
-		sent.count(batch)
-		if cap(buf) > keepWriteBuffer {
-			buf = nil
-		}
-		clear(batch) // let the payloads go
-		spare = batch
+		s.done(batch, buf)
 	}
+}
+
+// appendMessageFrom appends one length-prefixed batch of the frames at the
+// start of fs, as many as fit maxBatchFrames and MaxFrameSize (at least
+// one), and says how many it took.
+func (t *Transport) appendMessageFrom(buf []byte, fs []Frame) ([]byte, int) {
+	n, size := 1, frameSize(&fs[0])
+	for n < len(fs) && n < maxBatchFrames {
+		f := frameSize(&fs[n])
+		if size+f > t.maxFrame {
+			break
+		}
+		size += f
+		n++
+	}
+	buf = slices.Grow(buf, frameHeader+batchSize(fs[:n]))
+	return appendMessage(buf, fs[:n]), n
+}
+
+// done counts a written batch and keeps its slice and the write buffer for
+// the next one (the buffer only up to keepWriteBuffer).
+func (s *session) done(batch []Frame, buf []byte) {
+	s.sent.count(batch)
+	if cap(buf) > keepWriteBuffer {
+		buf = nil
+	}
+	s.buf = buf[:0]
+	clear(batch) // let the payloads go
+	s.spare = batch
+}
+
+// flushInline writes what waits for p from the calling goroutine, when that
+// cannot block or reorder anything: the connection is plain TCP, its writer
+// is not writing, nothing an earlier inline write left is pending, and the
+// frames make at most writeChunk bytes. It writes once, without waiting for
+// the socket; what the socket does not take, and everything it cannot
+// write, it leaves to the writer, which it wakes.
+func (t *Transport) flushInline(p *peer) {
+	s := p.cur.Load()
+	if s == nil || s.raw == nil || !s.mu.TryLock() {
+		p.q.signal()
+		return
+	}
+	defer s.mu.Unlock()
+	if len(s.rest) > 0 {
+		p.q.signal()
+		return
+	}
+	batch := p.q.take(s.spare, writeChunk)
+	if batch == nil {
+		if !p.q.empty() {
+			p.q.signal() // too much for one inline write
+		}
+		return
+	}
+	buf := s.buf[:0]
+	for rest := batch; len(rest) > 0; {
+		var n int
+		buf, n = t.appendMessageFrom(buf, rest)
+		rest = rest[n:]
+	}
+	n, err := writeOnce(s.raw, buf)
+	if err != nil {
+		// The connection failed: end the session as the writer would.
+		t.m.MessagesDropped.WithLabelValues(PeerLabel(p.id), "send-failed").Add(float64(len(batch)))
+		s.cancel()
+		clear(batch)
+		return
+	}
+	if n < len(buf) {
+		s.rest = append(s.rest[:0], buf[n:]...)
+		s.held = len(batch)
+		p.q.signal()
+	}
+	s.done(batch, buf)
 }
 
 // readLoop receives batches from p and delivers their frames until the

@@ -155,6 +155,8 @@ type peer struct {
 	accepted atomic.Int64 // inbound connections accepted so far
 
 	cur atomic.Pointer[session] // the connection draining q; nil while there is none
+	// queued: Queue added frames that no Flush has handed on yet.
+	queued atomic.Bool
 }
 
 // sendQueue is a peer's bounded queue of frames. Senders append under the
@@ -177,8 +179,9 @@ type sendQueue struct {
 // between.
 const depthEvery = 64
 
-// push appends f unless the queue is full.
-func (q *sendQueue) push(f Frame, size int) bool {
+// push appends f unless the queue is full, waking the writer if the queue
+// was empty and wake is set.
+func (q *sendQueue) push(f Frame, size int, wake bool) bool {
 	q.mu.Lock()
 	n := len(q.frames)
 	if n >= q.maxLen || q.bytes+size > q.maxBytes {
@@ -192,18 +195,19 @@ func (q *sendQueue) push(f Frame, size int) bool {
 		q.depth.Set(float64(n + 1))
 	}
 	q.mu.Unlock()
-	if n == 0 {
+	if n == 0 && wake {
 		q.signal()
 	}
 	return true
 }
 
 // take swaps out everything waiting (appending it to spare[:0], which it
-// returns), or returns nil when the queue is empty.
-func (q *sendQueue) take(spare []Frame) []Frame {
+// returns), or returns nil when the queue is empty or, with a limit above
+// zero, holds more than limit bytes (by frameSize).
+func (q *sendQueue) take(spare []Frame, limit int) []Frame {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.frames) == 0 {
+	if len(q.frames) == 0 || (limit > 0 && q.bytes > limit) {
 		return nil
 	}
 	out := q.frames
@@ -225,7 +229,7 @@ func (q *sendQueue) signal() {
 // (then it returns nil).
 func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
 	for {
-		if out := q.take(spare); out != nil {
+		if out := q.take(spare, 0); out != nil {
 			return out
 		}
 		select {
@@ -234,6 +238,13 @@ func (q *sendQueue) wait(ctx context.Context, spare []Frame) []Frame {
 		case <-q.wake:
 		}
 	}
+}
+
+// empty reports whether nothing waits.
+func (q *sendQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.frames) == 0
 }
 
 // NewTransport checks cfg and loads the TLS files; nothing listens or dials
@@ -404,7 +415,16 @@ func (t *Transport) Addr() net.Addr {
 // queue is full ("queue-full") or the transport is closed ("closed"). A
 // frame to Self is handed to Deliver by a transport goroutine, like any
 // other. After Send the transport owns f's slices.
-func (t *Transport) Send(to node.ID, f Frame) {
+func (t *Transport) Send(to node.ID, f Frame) { t.send(to, f, true) }
+
+// Queue is Send without waking the writer that carries f: the caller
+// promises to call Flush soon, so that frames queued together leave
+// together, written by the goroutine that queued them when it can. A Node
+// queues what one pass over its inbox sends and flushes at the end of the
+// pass and before a Sync.
+func (t *Transport) Queue(to node.ID, f Frame) { t.send(to, f, false) }
+
+func (t *Transport) send(to node.ID, f Frame, wake bool) {
 	p := t.peers[to]
 	if p == nil {
 		t.m.Drop(to, "unknown-peer")
@@ -420,8 +440,30 @@ func (t *Transport) Send(to node.ID, f Frame) {
 		t.logOnce(to, "oversized-out", "frame not sent: over the size limit", "type", f.Type, "size", size, "limit", t.maxFrame)
 		return
 	}
-	if !p.q.push(f, size) {
+	if !p.q.push(f, size, wake) {
 		t.m.Drop(to, "queue-full")
+		return
+	}
+	if !wake {
+		p.queued.Store(true)
+	}
+}
+
+// Flush hands on the frames queued with Queue: for each peer with some, it
+// writes them from the calling goroutine if that cannot block (a plain TCP
+// connection whose writer is idle and whose socket takes them at once) and
+// wakes the peer's writer for the rest. A frame to Self goes to the
+// goroutine that delivers it.
+func (t *Transport) Flush() {
+	for id, p := range t.peers {
+		if !p.queued.Swap(false) {
+			continue
+		}
+		if id == t.cfg.Self {
+			p.q.signal()
+			continue
+		}
+		t.flushInline(p)
 	}
 }
 
@@ -461,7 +503,7 @@ func (t *Transport) Close() error {
 	}
 	t.wg.Wait()
 	for _, p := range t.peers {
-		p.q.take(nil)
+		p.q.take(nil, 0)
 	}
 	return nil
 }

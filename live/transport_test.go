@@ -870,3 +870,69 @@ func listenAndClose(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+// Frames queued with Queue wait, without waking the writer, until Flush,
+// which writes them from the calling goroutine when the connection is idle;
+// when the peer stops reading and the socket fills, what an inline write
+// leaves is finished by the writer, and mixed with Send every frame arrives,
+// once and in order.
+func TestTransportQueueFlush(t *testing.T) {
+	checkGoroutines(t)
+	unblock := make(chan struct{})
+	nodes := startCluster(t, 2, func(c *TransportConfig) {
+		c.QueueSize = 1 << 20
+		c.QueueBytes = 1 << 30
+	})
+	eventually(t, "connection", func() bool { return nodes[0].Connected(1) })
+	p := nodes[0].peers[1]
+
+	nodes[0].Queue(1, seqFrame(0, 0, 64))
+	time.Sleep(20 * time.Millisecond)
+	if p.q.empty() {
+		t.Fatal("a queued frame left before Flush: Queue woke the writer")
+	}
+	nodes[0].Flush()
+	if !p.q.empty() {
+		t.Fatal("Flush on an idle connection left the frame to the writer")
+	}
+	eventually(t, "the flushed frame", func() bool { return nodes[1].in.count(0) == 1 })
+
+	nodes[1].in.block = unblock
+	defer func() {
+		select {
+		case <-unblock:
+		default:
+			close(unblock)
+		}
+	}()
+	// 48 MiB in rounds of 64 frames of 4 KiB, more than the socket buffers
+	// hold while the peer is stuck.
+	const rounds, per = 192, 64
+	seq := 1
+	for r := range rounds {
+		for range per {
+			if r%5 == 4 {
+				nodes[0].Send(1, seqFrame(0, seq, 4096))
+			} else {
+				nodes[0].Queue(1, seqFrame(0, seq, 4096))
+			}
+			seq++
+		}
+		nodes[0].Flush()
+	}
+	// The socket is full by now: the writer is blocked in a write (holding
+	// the session) or has work waiting.
+	if s := p.cur.Load(); s != nil && s.mu.TryLock() {
+		full := len(s.rest) > 0 || !p.q.empty()
+		s.mu.Unlock()
+		if !full {
+			t.Fatal("48 MiB went into the socket of a peer that reads nothing")
+		}
+	}
+	close(unblock)
+	eventually(t, "every frame", func() bool { return nodes[1].in.count(0) >= seq })
+	checkInOrder(t, nodes[1].in.from(0), 0, 0, seq)
+	if d := dropped(t, nodes[0].m, 1, "queue-full") + dropped(t, nodes[0].m, 1, "send-failed"); d != 0 {
+		t.Fatalf("%v frames dropped", d)
+	}
+}
