@@ -72,11 +72,18 @@ their latency (p50, p99) and the writes the leader commits per fsync of its
 log (its synod_store_syncs_total, read from its metrics endpoint).
 
 In the same run it measures the baselines: the disk's raw write+fsync of a
-small record in the same directory, and the loopback round trip of a client
-request (gRPC, empty answer) and of a peer message. Then it checks the
-targets of issue #5: with 64 clients at least 10 writes per leader fsync
-(batching), and with 1 client a p50 latency within 3x of one fsync plus one
-client round trip (both p50).`,
+small record in the same directory (appended to a file, alone and three at
+once), a FileStore's own Set+Sync of it (preallocated, fdatasync), and the
+loopback round trip of a client request (gRPC, empty answer) and of a peer
+message. Then it checks the targets of issue #5: with 64 clients at least 10
+writes per leader fsync (batching), and with 1 client a p50 latency within 3x
+of one raw write+fsync plus one client round trip (both p50).
+
+With --procs -1 (the default) the three nodes and this process, whose
+clients and baselines are the fourth, share the machine's cores equally.
+Like "synod node", the benchmark keeps the Go runtime's sysmon thread awake
+(GODEBUG=schedtrace=2147483647; SYNOD_SYSMON_SLEEP=1 opts out), and says so
+in its header.`,
 		Example: `  synod bench kv
   synod bench kv --clients 1,16,64 --duration 3s --dir /var/tmp --keep`,
 		Args: cobra.NoArgs,

@@ -386,6 +386,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	if procs > 0 {
 		c.printf("each node process runs with GOMAXPROCS=%d (--procs)\n", procs)
 	}
+	c.printf("Go runtime: %s\n", sysmonNote())
 	c.table()
 	tlsFlags := ""
 	var tlsFiles *live.TLSFiles

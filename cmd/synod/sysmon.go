@@ -87,10 +87,19 @@ func keepSysmonAwake() {
 }
 
 // sysmonNote says whether this process (and so the processes it starts)
-// keeps sysmon awake, for the header of a benchmark.
+// keeps sysmon awake, for the header of a benchmark or a cluster.
 func sysmonNote() string {
-	if _, changed := withSysmonAwake(os.Environ()); changed {
-		return "Go's sysmon sleeps when idle (GODEBUG has no schedtrace)"
+	godebug, set := os.LookupEnv("GODEBUG")
+	for _, s := range strings.Split(godebug, ",") {
+		if strings.HasPrefix(strings.TrimSpace(s), "schedtrace=") {
+			return "GODEBUG=" + godebug + " (sysmon stays awake)"
+		}
 	}
-	return "GODEBUG=" + os.Getenv("GODEBUG")
+	if _, out := os.LookupEnv(sysmonOptOut); out {
+		return "sysmon sleeps when idle (" + sysmonOptOut + " is set)"
+	}
+	if set {
+		return "GODEBUG=" + godebug + " (sysmon sleeps when idle)"
+	}
+	return "sysmon sleeps when idle"
 }
