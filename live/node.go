@@ -90,6 +90,7 @@ type Node struct {
 	nextTimer node.TimerID
 	nextMsg   uint64
 	unflushed bool // Send queued frames (batchSender) that no flush has handed on
+	recv      []typeCounters // Metrics' received counters, by sender
 
 	mu      sync.Mutex
 	inbox   []input
@@ -304,9 +305,29 @@ func (n *Node) receive(in input) {
 		n.vc.Merge(in.frame.Clock)
 	}
 	typ := n.typeName(msg)
-	n.cfg.Metrics.Received(in.from, typ, len(in.frame.Payload))
+	if c := n.receivedCounters(in.from); c != nil {
+		c.add(typ, 1, len(in.frame.Payload))
+	} else {
+		n.cfg.Metrics.Received(in.from, typ, len(in.frame.Payload))
+	}
 	n.record(&trace.Event{Kind: trace.Deliver, Peer: in.from, MsgID: in.frame.ID, Type: typ, Size: len(in.frame.Payload), Value: msg})
 	n.proc.Receive(n, in.from, msg)
+}
+
+// receivedCounters returns the cached received counters of a member of the
+// group, or nil for anyone else.
+func (n *Node) receivedCounters(from node.ID) *typeCounters {
+	if int(from) < 0 || int(from) >= len(n.cfg.Group) {
+		return nil
+	}
+	if n.recv == nil {
+		n.recv = make([]typeCounters, len(n.cfg.Group))
+	}
+	c := &n.recv[from]
+	if c.msgs == nil {
+		*c = typeCounters{msgs: n.cfg.Metrics.MessagesReceived, bytes: n.cfg.Metrics.BytesReceived, peer: PeerLabel(from)}
+	}
+	return c
 }
 
 // push queues an input; it reports false when the inbox is full. It does
@@ -607,7 +628,9 @@ func (n *Node) Cancel(id node.TimerID) {
 func (n *Node) Emit(event any) {
 	typ := n.typeName(event)
 	n.record(&trace.Event{Kind: trace.Emit, Type: typ, Value: event})
-	n.log.Info("emit", "type", typ, "value", fmt.Sprintf("%+v", event))
+	if n.log.Enabled(context.Background(), slog.LevelInfo) {
+		n.log.Info("emit", "type", typ, "value", fmt.Sprintf("%+v", event))
+	}
 }
 
 // Reply implements node.Env: the waiting client gets result.

@@ -287,7 +287,7 @@ func (t *Transport) session(p *peer, conn net.Conn, r *bufio.Reader, dir string)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() }) // ends the reader and the writer
 	defer stop()
-	me := &session{cancel: cancel, conn: conn, sent: sentCounters{m: t.m, peer: PeerLabel(p.id)}}
+	me := &session{cancel: cancel, conn: conn, sent: newSentCounters(t.m, p.id)}
 	if tc, ok := conn.(*net.TCPConn); ok && inlineWrites {
 		me.raw, _ = tc.SyscallConn()
 	}

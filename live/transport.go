@@ -511,7 +511,7 @@ func (t *Transport) Close() error {
 // loopback delivers the frames a node sends to itself.
 func (t *Transport) loopback(p *peer) {
 	defer t.wg.Done()
-	sent := sentCounters{m: t.m, peer: PeerLabel(p.id)}
+	sent := newSentCounters(t.m, p.id)
 	var spare []Frame
 	for {
 		batch := p.q.wait(t.ctx, spare)
@@ -624,16 +624,38 @@ func (b *backoffTimer) next() time.Duration {
 
 func (b *backoffTimer) reset() { b.d = 0 }
 
-// sentCounters caches the per-type children of Metrics.MessagesSent and
-// BytesSent for one writer, and adds a batch's runs of one type at once
-// (equivalent to Metrics.Sent per frame, without a label lookup and two
-// atomic additions per message).
-type sentCounters struct {
-	m     *Metrics
-	peer  string
-	types map[string][2]prometheus.Counter
+// typeCounters caches, for one peer, the per-type children of a message
+// counter and a byte counter (MessagesSent and BytesSent, or the Received
+// pair): a label lookup hashes the labels on every call, a child is a
+// pointer.
+type typeCounters struct {
+	msgs, bytes *prometheus.CounterVec
+	peer        string
+	types       map[string][2]prometheus.Counter
 }
 
+// add counts n messages of type typ, of size bytes in all.
+func (c *typeCounters) add(typ string, n, size int) {
+	ctr, ok := c.types[typ]
+	if !ok {
+		if c.types == nil {
+			c.types = map[string][2]prometheus.Counter{}
+		}
+		ctr = [2]prometheus.Counter{c.msgs.WithLabelValues(c.peer, typ), c.bytes.WithLabelValues(c.peer, typ)}
+		c.types[typ] = ctr
+	}
+	ctr[0].Add(float64(n))
+	ctr[1].Add(float64(size))
+}
+
+// sentCounters counts the frames sent to one peer.
+type sentCounters struct{ typeCounters }
+
+func newSentCounters(m *Metrics, peer node.ID) sentCounters {
+	return sentCounters{typeCounters{msgs: m.MessagesSent, bytes: m.BytesSent, peer: PeerLabel(peer)}}
+}
+
+// count counts a batch, a run of frames of one type at a time.
 func (c *sentCounters) count(batch []Frame) {
 	for i := 0; i < len(batch); {
 		typ := batch[i].Type
@@ -642,15 +664,6 @@ func (c *sentCounters) count(batch []Frame) {
 			n++
 			bytes += len(batch[i].Payload)
 		}
-		ctr, ok := c.types[typ]
-		if !ok {
-			if c.types == nil {
-				c.types = map[string][2]prometheus.Counter{}
-			}
-			ctr = [2]prometheus.Counter{c.m.MessagesSent.WithLabelValues(c.peer, typ), c.m.BytesSent.WithLabelValues(c.peer, typ)}
-			c.types[typ] = ctr
-		}
-		ctr[0].Add(float64(n))
-		ctr[1].Add(float64(bytes))
+		c.add(typ, n, bytes)
 	}
 }

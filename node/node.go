@@ -16,7 +16,7 @@
 package node
 
 import (
-	"fmt"
+	"strconv"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -34,7 +34,7 @@ func (id ID) String() string {
 	if id == None {
 		return "none"
 	}
-	return fmt.Sprintf("n%d", int(id))
+	return "n" + strconv.Itoa(int(id))
 }
 
 // Message is a value sent between processes: a plain Go struct with exported

@@ -16,8 +16,18 @@ const (
 	keyLogPrefix = "raft/log/"
 )
 
-// keyEntry names entry i; fixed-width hex sorts in index order.
-func keyEntry(i uint64) string { return fmt.Sprintf("%s%016x", keyLogPrefix, i) }
+// keyEntry names entry i; fixed-width hex sorts in index order. (Built by
+// hand: it runs for every entry written, and fmt costs more than the rest.)
+func keyEntry(i uint64) string {
+	const digits = "0123456789abcdef"
+	var b [len(keyLogPrefix) + 16]byte
+	copy(b[:], keyLogPrefix)
+	for j := len(b) - 1; j >= len(keyLogPrefix); j-- {
+		b[j] = digits[i&15]
+		i >>= 4
+	}
+	return string(b[:])
+}
 
 type hardState struct {
 	Term     uint64
