@@ -89,7 +89,7 @@ type Node struct {
 	timers    map[node.TimerID]*time.Timer // nil: a zero-delay timer already in the inbox
 	nextTimer node.TimerID
 	nextMsg   uint64
-	unflushed bool // Send queued frames (batchSender) that no flush has handed on
+	unflushed bool           // Send queued frames (batchSender) that no flush has handed on
 	recv      []typeCounters // Metrics' received counters, by sender
 
 	mu      sync.Mutex

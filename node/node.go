@@ -16,9 +16,9 @@
 package node
 
 import (
-	"strconv"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
