@@ -92,12 +92,28 @@ type inbox struct {
 func newInbox() *inbox { return &inbox{got: map[node.ID][]Frame{}} }
 
 func (b *inbox) deliver(from node.ID, f Frame) {
-	if b.block != nil {
-		<-b.block
+	b.mu.Lock()
+	block := b.block
+	b.mu.Unlock()
+	if block != nil {
+		<-block
 	}
 	b.mu.Lock()
 	b.got[from] = append(b.got[from], f)
 	b.mu.Unlock()
+}
+
+// stall makes Deliver wait (a node that stops reading) until the returned
+// release is called, or the test ends.
+func (b *inbox) stall(t *testing.T) (release func()) {
+	ch := make(chan struct{})
+	b.mu.Lock()
+	b.block = ch
+	b.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return release
 }
 
 func (b *inbox) from(id node.ID) []Frame {
@@ -437,16 +453,8 @@ func TestTransportQueueFull(t *testing.T) {
 // bounded, and once the peer catches up it gets an in-order subsequence.
 func TestTransportSlowPeer(t *testing.T) {
 	checkGoroutines(t)
-	unblock := make(chan struct{})
 	nodes := startCluster(t, 2, func(c *TransportConfig) { c.QueueSize = 64 })
-	nodes[1].in.block = unblock
-	defer func() {
-		select {
-		case <-unblock:
-		default:
-			close(unblock)
-		}
-	}()
+	release := nodes[1].in.stall(t)
 	eventually(t, "connection", func() bool { return nodes[0].Connected(1) })
 	before := heapAlloc()
 	const total = 20_000
@@ -465,7 +473,7 @@ func TestTransportSlowPeer(t *testing.T) {
 	if grew > 32<<20 {
 		t.Errorf("heap grew by %d bytes sending %d MiB to a stuck peer", grew, total*4096>>20)
 	}
-	close(unblock)
+	release()
 	want := total - int(drops)
 	eventually(t, "the rest to arrive", func() bool { return nodes[1].in.count(0) >= want })
 	last := -1
@@ -878,7 +886,6 @@ func listenAndClose(t *testing.T) string {
 // once and in order.
 func TestTransportQueueFlush(t *testing.T) {
 	checkGoroutines(t)
-	unblock := make(chan struct{})
 	nodes := startCluster(t, 2, func(c *TransportConfig) {
 		c.QueueSize = 1 << 20
 		c.QueueBytes = 1 << 30
@@ -897,14 +904,7 @@ func TestTransportQueueFlush(t *testing.T) {
 	}
 	eventually(t, "the flushed frame", func() bool { return nodes[1].in.count(0) == 1 })
 
-	nodes[1].in.block = unblock
-	defer func() {
-		select {
-		case <-unblock:
-		default:
-			close(unblock)
-		}
-	}()
+	release := nodes[1].in.stall(t)
 	// 48 MiB in rounds of 64 frames of 4 KiB, more than the socket buffers
 	// hold while the peer is stuck.
 	const rounds, per = 192, 64
@@ -929,7 +929,7 @@ func TestTransportQueueFlush(t *testing.T) {
 			t.Fatal("48 MiB went into the socket of a peer that reads nothing")
 		}
 	}
-	close(unblock)
+	release()
 	eventually(t, "every frame", func() bool { return nodes[1].in.count(0) >= seq })
 	checkInOrder(t, nodes[1].in.from(0), 0, 0, seq)
 	if d := dropped(t, nodes[0].m, 1, "queue-full") + dropped(t, nodes[0].m, 1, "send-failed"); d != 0 {
