@@ -698,7 +698,7 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 		procsNote = fmt.Sprintf("GOMAXPROCS=%d each and in this process (--procs)", procs)
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	}
-	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore with fsync, %s) on 127.0.0.1, data in %s\n", procsNote, root)
+	fmt.Fprintf(w, "synod bench kv: 3 synod node processes (raft + kv, FileStore synced on every Sync, %s) on 127.0.0.1, data in %s\n", procsNote, root)
 	fmt.Fprintf(w, "machine: %s; %s\n\n", machine(root), sysmonNote())
 
 	// Baselines, before the cluster loads the machine.
