@@ -75,26 +75,30 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // FileStore is a node.Store kept in a data directory: an append-only log of
-// checksummed records, made durable with fsync on Sync.
+// checksummed records, made durable on Sync.
 //
 // Set and Delete change an in-memory map at once (Get, Keys see them, as
 // node.Store requires) and mark the key dirty; Sync appends one batch holding
-// the current value of every dirty key, then a commit record, in a single
-// write, and fsyncs the file. A crash before Sync returns loses the whole
-// batch or none of it. The file is preallocated: zeros, already on disk,
-// follow the last batch, and a Sync writes over them and flushes only the
-// data (fdatasync), unless it had to grow the file first. When the log outgrows the live data (more than four
-// times it, and more than 1 MiB), Sync rewrites the live data to a temporary
-// file, fsyncs it, renames it over the log and fsyncs the directory.
+// the current value of every dirty key, then a commit record counting them,
+// in a single write, and syncs the file. A crash before Sync returns loses
+// the whole batch or none of it. The file is preallocated: zeros, already on
+// disk, follow the last batch, and a Sync writes over them and flushes only
+// the data (fdatasync), unless it had to grow the file first. When the log
+// outgrows the live data (more than four times it, and more than 1 MiB), Sync
+// rewrites the live data to a temporary file, fsyncs it, renames it over the
+// log and fsyncs the directory.
 //
 // OpenFileStore replays the log up to the preallocated zeros. A torn tail —
-// a last batch cut short by a crash mid-write, or trailing garbage — is
-// truncated away and reported in the Recovery. Damage followed by valid records is not a torn tail but
+// a last batch cut short by a crash mid-write, whichever of its sectors
+// reached the disk, or trailing garbage — is truncated away and reported in
+// the Recovery. Damage followed by a complete batch (a commit record that
+// counts every record since the one before) is not a torn tail but
 // corruption of acknowledged data: OpenFileStore then refuses to open,
-// naming the file and offset. A lock on the directory keeps a second
-// FileStore (in this process or another) from opening it.
+// naming the file and offset. (Damage within the last batch cannot be told
+// from a torn write, and is cut like one.) A lock on the directory keeps a
+// second FileStore (in this process or another) from opening it.
 //
-// If a write or fsync fails, the state on disk is unknown: the store then
+// If a write or sync fails, the state on disk is unknown: the store then
 // fails every later Sync with the same error, and the node should stop and be
 // restarted, which replays the log. A FileStore is safe for concurrent use.
 type FileStore struct {
@@ -287,9 +291,9 @@ type pendingRec struct {
 }
 
 // replay applies the committed batches of a log (header included) to data,
-// up to the zeros that may follow them. Damage at the end of the log is a
-// torn tail, reported in the result (reason is set); damage followed by a
-// valid record is an error.
+// up to the zeros that may follow them. Damage that no complete batch
+// follows is a torn tail, reported in the result (reason is set); damage
+// followed by a complete batch is an error.
 func replay(buf []byte, data map[string][]byte) (replayResult, error) {
 	r := replayResult{good: int64(len(storeMagic))}
 	var batch []pendingRec
@@ -300,8 +304,8 @@ func replay(buf []byte, data map[string][]byte) (replayResult, error) {
 	for off < len(buf) {
 		op, key, value, n, problem := parseRecord(buf[off:])
 		if problem != "" {
-			if next := findRecord(buf, off+1); next >= 0 {
-				return r, fmt.Errorf("corrupt record at offset %d (%s), followed by a valid record at offset %d: "+
+			if next := batchAfter(buf, off+1); next >= 0 {
+				return r, fmt.Errorf("corrupt record at offset %d (%s), followed by a complete batch at offset %d: "+
 					"refusing to open rather than lose acknowledged writes", off, problem, next)
 			}
 			r.reason = problem + " at offset " + fmt.Sprint(off)
@@ -362,6 +366,35 @@ func parseRecord(b []byte) (op byte, key string, value []byte, n int, problem st
 	}
 	rest := payload[1+k:]
 	return op, string(rest[:keyLen]), rest[keyLen:], recHeaderLen + int(length), ""
+}
+
+// batchAfter returns the offset of the first complete batch at or after
+// from — valid records closed by a commit record that counts them all — or
+// -1. What a torn write leaves of a batch whose start never reached the disk
+// ends in a commit that counts more records than it holds, and is not one.
+func batchAfter(buf []byte, from int) int {
+	for at := findRecord(buf, from); at >= 0; at = findRecord(buf, at+1) {
+		start, records := at, 0
+		for at < len(buf) {
+			op, key, value, n, problem := parseRecord(buf[at:])
+			if problem != "" {
+				break
+			}
+			at += n
+			if op != opCommit {
+				records++
+				continue
+			}
+			if count, k := binary.Uvarint(value); k > 0 && k == len(value) && key == "" && count == uint64(records) {
+				return start
+			}
+			start, records = at, 0 // a fragment ended: a batch may start here
+		}
+		if at >= len(buf) {
+			return -1
+		}
+	}
+	return -1
 }
 
 // findRecord returns the offset of the first valid record at or after from,

@@ -316,6 +316,38 @@ func TestFileStorePreallocates(t *testing.T) {
 	s.Close()
 }
 
+// A crash during the Sync of a batch written over preallocated zeros may
+// leave any of its sectors on disk and not others: its start lost (zeros
+// still) and its end written. What follows the damage is then a fragment of
+// one batch, whose commit record counts records that are gone; that is a
+// torn tail, cut like one, and the batches before it are all there.
+func TestFileStoreCutsABatchWhoseStartIsLost(t *testing.T) {
+	src := t.TempDir()
+	sizes, want := threeBatches(t, src)
+	full, err := os.ReadFile(filepath.Join(src, storeLogName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := full[sizes[1]:sizes[2]]
+	for lost := 1; lost < len(third); lost++ {
+		damaged := slices.Clone(full)
+		clear(damaged[sizes[1] : sizes[1]+int64(lost)]) // the zeros that were there
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, storeLogName), damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, rec, err := OpenFileStore(dir, quietLogger)
+		if err != nil {
+			t.Fatalf("first %d bytes of the last batch lost: %v", lost, err)
+		}
+		checkContents(t, fmt.Sprintf("first %d bytes of the last batch lost", lost), contents(s), want)
+		if rec.Batches != 2 || rec.TornAt != sizes[1] {
+			t.Fatalf("first %d bytes of the last batch lost: recovery %+v, want 2 batches and a torn tail at %d", lost, rec, sizes[1])
+		}
+		s.Close()
+	}
+}
+
 func randomBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, 1))
 	b := make([]byte, n)
