@@ -64,6 +64,11 @@ type algorithm struct {
 	// Reorder makes the default links reorder messages (the default
 	// --reorder), for algorithms whose point is to mend the order.
 	Reorder bool
+	// Joinable: the algorithm's membership can change while it runs. Its
+	// New(variant, 0) builds a server with no initial configuration, which
+	// waits to be added by a running cluster (`synod node --join`), and
+	// `synod node` accepts --members for it.
+	Joinable bool
 	// Faults, if set, are default clock faults (skew/drift per node) for a
 	// group of n, applied when the user gives none of their own (no --skew,
 	// no --drift, no skew or drift action in --schedule): clock

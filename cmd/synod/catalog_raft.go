@@ -23,6 +23,7 @@ func raftCatalog() []*algorithm {
 	service := kvService{Log: "Raft", Check: raft.Check, Servers: emittedBy[raft.Stepped]}
 	return []*algorithm{service.entry(&algorithm{
 		Name:       "raft",
+		Joinable:   true,
 		FaultModel: "crash-recovery, any partition, loss, duplication, reordering; safe always, live with a connected majority",
 		Summary:    "Raft (Ongaro & Ousterhout 2014) replicating a key-value store; clients retry through leader changes; checks Raft's safety properties and linearizability (porcupine)",
 		Nodes:      3,

@@ -303,11 +303,11 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 	}
 	spares := f.spares
 	switch {
-	case spares < 0 && joinable[alg.Name]:
+	case spares < 0 && alg.Joinable:
 		spares = 2
 	case spares < 0:
 		spares = 0
-	case spares > 0 && !joinable[alg.Name]:
+	case spares > 0 && !alg.Joinable:
 		return fmt.Errorf("bad --spares %d: only algorithms whose membership can change take spares (raft), not %s", spares, alg.Name)
 	case f.nodes+spares > 64:
 		return fmt.Errorf("bad --spares %d: --nodes plus --spares must be at most 64 local processes", spares)
@@ -401,7 +401,7 @@ func runCluster(cmd *cobra.Command, f *clusterFlags, algName string) error {
 			endpoints[node.ID(m.id)] = m.peerAddr
 			list = append(list, m.peerAddr)
 		}
-		c.kv, c.membership = newKVClient(endpoints, tlsFiles), joinable[alg.Name]
+		c.kv, c.membership = newKVClient(endpoints, tlsFiles), alg.Joinable
 		defer c.kv.Close()
 		c.printf("use the key-value store with: synod kv --endpoints %s%s put KEY VALUE   (get, del, cas, range, status...)\n", strings.Join(list, ","), tlsFlags)
 		if c.membership {

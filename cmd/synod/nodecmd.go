@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -40,12 +39,6 @@ type nodeFlags struct {
 	members   int
 	join      bool
 }
-
-// joinable lists the algorithms whose membership can change while they run:
-// their New(variant, 0) builds a server with no initial configuration, which
-// waits to be added by a running cluster (`synod node --join`), and they
-// accept --members.
-var joinable = map[string]bool{"raft": true}
 
 func newNodeCmd() *cobra.Command {
 	f := &nodeFlags{}
@@ -246,9 +239,15 @@ func runNode(cmd *cobra.Command, f *nodeFlags) error {
 // factory with: every member of the group, or the first --members of them,
 // or none for a server that joins a running cluster (--join).
 func initialMembers(f *nodeFlags, alg *algorithm, group []node.ID) (int, error) {
-	if (f.join || f.members != 0) && !joinable[alg.Name] {
+	if (f.join || f.members != 0) && !alg.Joinable {
+		var names []string
+		for _, a := range catalog {
+			if a.Joinable {
+				names = append(names, a.Name)
+			}
+		}
 		return 0, fmt.Errorf("--join and --members are for algorithms whose membership can change (%s), not %s",
-			strings.Join(slices.Sorted(maps.Keys(joinable)), ", "), alg.Name)
+			strings.Join(names, ", "), alg.Name)
 	}
 	switch {
 	case f.join && f.members != 0:
