@@ -160,13 +160,19 @@ func (t *Transport) acceptPeer(conn net.Conn) {
 	case h.From > t.cfg.Self:
 		reject = fmt.Sprintf("%s must wait for %s to dial it (the lower ID dials)", h.From, t.cfg.Self)
 	}
+	reason := "bad-hello"
+	if reject == "" {
+		if err := verifyPeerIdentity(conn, h.From); err != nil {
+			reason, reject = "tls-identity", fmt.Sprintf("a peer says it is %s, but %v", h.From, err)
+		}
+	}
 	if reject != "" {
 		if t.ctx.Err() != nil {
 			return
 		}
-		// The claimed ID is not trusted yet: count under "none".
-		t.m.Drop(node.None, "bad-hello")
-		t.logOnce(node.None, "bad-hello", "peer connection refused (logged once)", "why", reject)
+		// The claimed ID is not trusted: count under "none".
+		t.m.Drop(node.None, reason)
+		t.logOnce(node.None, reason, "peer connection refused (logged once)", "why", reject)
 		return
 	}
 	p := t.peers[h.From]
@@ -202,6 +208,10 @@ func (t *Transport) runOutbound(p *peer) (connected bool, err error) {
 		tc := tls.Client(raw, cfg)
 		if err := tc.Handshake(); err != nil {
 			return false, fmt.Errorf("TLS handshake with %s at %s: %w", p.id, p.addr, err)
+		}
+		if err := verifyPeerIdentity(tc, p.id); err != nil {
+			t.m.Drop(p.id, "tls-identity")
+			return false, fmt.Errorf("refused %s at %s: %w", p.id, p.addr, err)
 		}
 		conn = tc
 	}

@@ -14,7 +14,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/synod-dev/synod/node"
 )
 
 // TLSFiles names the PEM files of mutual TLS. With them every connection,
@@ -31,7 +34,10 @@ import (
 //     as a DNS or IP subject alternative name, every host that peers and
 //     clients dial this node by ("127.0.0.1" or "localhost" for a local
 //     cluster), and allow both server and client authentication, since a node
-//     is both;
+//     is both. A node's certificate must also name the node itself ("n2"),
+//     as its subject's common name or a DNS name: that is how a peer knows
+//     whom it talks to, and a peer whose certificate names another node (or
+//     none: a client's) is refused, whatever ID it claims;
 //   - Key: the private key of Cert.
 //
 // CertAuthority makes such files for a test cluster.
@@ -130,7 +136,8 @@ func NewCertAuthority(name string) (*CertAuthority, error) {
 // Issue writes into dir the authority's certificate (ca.pem) and a key pair
 // for name (name.pem, name-key.pem, the key readable by the owner only),
 // valid for server and client authentication on the given hosts (IP
-// addresses or DNS names), and returns their paths.
+// addresses or DNS names), and returns their paths. name is the subject's
+// common name: a node's name ("n2") for a node, anything else for a client.
 func (ca *CertAuthority) Issue(dir, name string, hosts ...string) (*TLSFiles, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -191,4 +198,23 @@ func randSerial() (*big.Int, error) {
 		return nil, fmt.Errorf("live: certificate serial: %w", err)
 	}
 	return n, nil
+}
+
+// verifyPeerIdentity checks that the certificate a TLS peer showed names
+// node id (its common name or a DNS name is "n2"); a connection without TLS
+// has nothing to check.
+func verifyPeerIdentity(conn net.Conn, id node.ID) error {
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return errors.New("it showed no certificate")
+	}
+	c, want := certs[0], id.String()
+	if c.Subject.CommonName == want || slices.Contains(c.DNSNames, want) {
+		return nil
+	}
+	return fmt.Errorf("its certificate names %q (common name) and %q (DNS names), not %s", c.Subject.CommonName, c.DNSNames, want)
 }

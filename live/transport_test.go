@@ -596,6 +596,57 @@ func TestTransportTLS(t *testing.T) {
 	}
 }
 
+// A certificate from the cluster's own CA that names another node, or no
+// node, does not make its holder that node: n0 holds the kv client's
+// certificate and n2 one that names n1, so n1 refuses n0 (whose certificate
+// does not say n0) and will not talk to n2 either (whose certificate does
+// not say n2), and nothing is delivered.
+func TestTransportTLSIdentity(t *testing.T) {
+	checkGoroutines(t)
+	dir := t.TempDir()
+	ca, err := NewCertAuthority("synod test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[node.ID]*TLSFiles{}
+	for id, name := range map[node.ID]string{0: "client", 1: "n1"} {
+		if files[id], err = ca.Issue(dir, name, "127.0.0.1", "localhost"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	impostor := t.TempDir()
+	if files[2], err = ca.Issue(impostor, "n1", "127.0.0.1", "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	nodes := startCluster(t, 3, func(c *TransportConfig) { c.TLS = files[c.Self] })
+	for i := range 20 {
+		for from := range nodes {
+			for to := range nodes {
+				if from != to {
+					nodes[from].Send(node.ID(to), seqFrame(node.ID(from), i, 64))
+				}
+			}
+		}
+	}
+	eventually(t, "n1 to refuse n0, and n2", func() bool {
+		return dropped(t, nodes[1].m, node.None, "tls-identity") >= 1 && dropped(t, nodes[1].m, 2, "tls-identity") >= 1
+	})
+	time.Sleep(300 * time.Millisecond) // the dialers keep retrying meanwhile
+	for _, n := range nodes {
+		for _, p := range []node.ID{0, 1, 2} {
+			if p == n.cfg.Self {
+				continue
+			}
+			if c := n.in.count(p); c != 0 || n.Connected(p) {
+				t.Errorf("%s got %d frames from %s, connected %v", n.cfg.Self, c, p, n.Connected(p))
+			}
+		}
+	}
+	if got := nodes[1].log.lines("tls-identity"); got != 1 {
+		t.Errorf("the refusal of n0 was logged %d times, want once:\n%s", got, nodes[1].log)
+	}
+}
+
 // Config errors name what is wrong, including TLS files.
 func TestTransportConfigErrors(t *testing.T) {
 	m := NewMetrics()

@@ -64,7 +64,7 @@ an admin HTTP endpoint for live faults, Prometheus metrics and pprof.`,
 	fl.StringVar(&f.admin, "admin", "127.0.0.1:0", "admin HTTP address (loopback unless --admin-remote)")
 	fl.BoolVar(&f.remote, "admin-remote", false, "allow a non-loopback admin address")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "CA certificate (PEM) for mutual TLS between peers")
-	fl.StringVar(&f.tlsCert, "tls-cert", "", "this node's certificate (PEM)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "this node's certificate (PEM); it must name the node (\"n2\") as its common name or a DNS name, or peers refuse it")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "this node's private key (PEM)")
 	fl.StringVar(&f.tracePath, "trace", "", "write this node's trace as JSON Lines to this file")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
