@@ -57,10 +57,12 @@ type Config struct {
 	Resume trace.VC
 	// Seed seeds env.Rand (0: a random seed).
 	Seed uint64
-	// MaxInbox bounds the inputs waiting for the event loop (0: 65536);
-	// past it, messages are dropped and counted, as a slow node must not
-	// exhaust memory.
-	MaxInbox int
+	// MaxInbox bounds the inputs waiting to be stepped (0: 65536), and
+	// MaxInboxBytes the bytes of the messages among them (0: 256 MiB);
+	// past either, messages and requests are dropped and counted
+	// ("inbox-full"), as a slow node must not exhaust memory.
+	MaxInbox      int
+	MaxInboxBytes int
 }
 
 // Node runs one process: its inputs (messages, timers, requests) wait in one
@@ -92,10 +94,11 @@ type Node struct {
 	unflushed bool           // Send queued frames (batchSender) that no flush has handed on
 	recv      []typeCounters // Metrics' received counters, by sender
 
-	mu      sync.Mutex
-	inbox   []input
-	wake    chan struct{}
-	waiters map[node.RequestID]chan replied
+	mu         sync.Mutex
+	inbox      []input
+	inboxBytes int // the payload bytes of the messages in inbox
+	wake       chan struct{}
+	waiters    map[node.RequestID]chan replied
 
 	nextReq atomic.Uint64
 	done    chan struct{}
@@ -149,6 +152,9 @@ func NewNode(cfg Config) (*Node, error) {
 	}
 	if cfg.MaxInbox == 0 {
 		cfg.MaxInbox = 1 << 16
+	}
+	if cfg.MaxInboxBytes == 0 {
+		cfg.MaxInboxBytes = 256 << 20
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -335,15 +341,17 @@ func (n *Node) receivedCounters(from node.ID) *typeCounters {
 // timer) is followed by the ones it queued in the same kick; everyone else
 // calls deliver.
 func (n *Node) push(in input) bool {
+	size := len(in.frame.Payload)
 	n.mu.Lock()
-	// Timers are exempt from the bound: the process set them itself, so
+	// Timers are exempt from the bounds: the process set them itself, so
 	// they cannot flood the inbox, and losing one (a flush, a heartbeat)
 	// could stall the algorithm for good.
-	if len(n.inbox) >= n.cfg.MaxInbox && in.kind != inTimer {
+	if in.kind != inTimer && (len(n.inbox) >= n.cfg.MaxInbox || n.inboxBytes+size > n.cfg.MaxInboxBytes) {
 		n.mu.Unlock()
 		return false
 	}
 	n.inbox = append(n.inbox, in)
+	n.inboxBytes += size
 	n.mu.Unlock()
 	return true
 }
@@ -367,6 +375,7 @@ func (n *Node) pop() (input, bool) {
 	in := n.inbox[0]
 	n.inbox[0] = input{}
 	n.inbox = n.inbox[1:]
+	n.inboxBytes -= len(in.frame.Payload)
 	if len(n.inbox) == 0 {
 		n.inbox = nil // let the backing array go
 	}

@@ -318,3 +318,57 @@ func TestStepsNeverOverlap(t *testing.T) {
 		t.Fatalf("%d steps began while another was under way", o)
 	}
 }
+
+// A node that cannot keep up (here: paused) holds at most MaxInbox inputs
+// and MaxInboxBytes of messages; past either, messages are dropped and
+// counted, and what it held is stepped once it resumes.
+func TestInboxIsBounded(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		inputs, bytes int
+		size, send    int
+		want          int
+	}{
+		{"by count", 3, 0, 10, 10, 3},
+		{"by bytes", 0, 4 << 20, 1 << 20, 10, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reg := node.NewRegistry(broadcast.GossipMessages()...)
+			nd, err := NewNode(Config{ID: 0, Group: []node.ID{0, 1}, New: func(node.ID) node.Process { return broadcast.NewGossip(broadcast.GossipConfig{}) },
+				Registry: reg, Store: node.NewMemStore(), Transport: memSender{&memNet{nodes: map[node.ID]*Node{}}, 0},
+				MaxInbox: c.inputs, MaxInboxBytes: c.bytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nd.Faults().SetPaused(true)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = nd.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			for range c.send {
+				nd.Deliver(1, Frame{Type: "broadcast.Rumor", Payload: make([]byte, c.size)})
+			}
+			if got := testutilCount(t, nd.cfg.Metrics, "inbox-full"); got != float64(c.send-c.want) {
+				t.Fatalf("%v inbox-full drops, want %d", got, c.send-c.want)
+			}
+			nd.Faults().SetPaused(false)
+			deadline := time.Now().Add(2 * time.Second)
+			for nd.waiting() && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			// What it held, it stepped: undecodable payloads, counted as such.
+			for testutilCount(t, nd.cfg.Metrics, "malformed") < float64(c.want) && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got := testutilCount(t, nd.cfg.Metrics, "malformed"); got != float64(c.want) {
+				t.Fatalf("%v held messages stepped after resuming, want %d", got, c.want)
+			}
+			nd.mu.Lock()
+			held := nd.inboxBytes
+			nd.mu.Unlock()
+			if held != 0 {
+				t.Fatalf("an empty inbox counts %d bytes", held)
+			}
+		})
+	}
+}
