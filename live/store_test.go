@@ -200,13 +200,21 @@ func threeBatches(t *testing.T, dir string) (sizes [3]int64, afterTwo map[string
 	return sizes, afterTwo
 }
 
-func TestFileStoreCutsATornTail(t *testing.T) {
-	src := t.TempDir()
-	sizes, want := threeBatches(t, src)
-	full, err := os.ReadFile(filepath.Join(src, storeLogName))
+// threeBatchLog is threeBatches in a directory of its own, with the bytes
+// of the log it left.
+func threeBatchLog(t *testing.T) (sizes [3]int64, afterTwo map[string]string, log []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	sizes, afterTwo = threeBatches(t, dir)
+	log, err := os.ReadFile(filepath.Join(dir, storeLogName))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sizes, afterTwo, log
+}
+
+func TestFileStoreCutsATornTail(t *testing.T) {
+	sizes, want, full := threeBatchLog(t)
 	// A crash mid-write leaves any prefix of the last batch.
 	for cut := sizes[1]; cut < sizes[2]; cut++ {
 		dir := t.TempDir()
@@ -322,12 +330,7 @@ func TestFileStorePreallocates(t *testing.T) {
 // one batch, whose commit record counts records that are gone; that is a
 // torn tail, cut like one, and the batches before it are all there.
 func TestFileStoreCutsABatchWhoseStartIsLost(t *testing.T) {
-	src := t.TempDir()
-	sizes, want := threeBatches(t, src)
-	full, err := os.ReadFile(filepath.Join(src, storeLogName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sizes, want, full := threeBatchLog(t)
 	third := full[sizes[1]:sizes[2]]
 	for lost := 1; lost < len(third); lost++ {
 		damaged := slices.Clone(full)
@@ -358,13 +361,7 @@ func randomBytes(seed uint64, n int) []byte {
 }
 
 func TestFileStoreRefusesACorruptRecordBeforeTheEnd(t *testing.T) {
-	src := t.TempDir()
-	sizes, _ := threeBatches(t, src)
-	path := filepath.Join(src, storeLogName)
-	full, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sizes, _, full := threeBatchLog(t)
 	full = full[:sizes[2]+64] // and some of the preallocated zeros
 	// The start of the record holding each byte.
 	recordStart := make([]int, len(full))
