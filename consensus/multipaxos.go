@@ -265,11 +265,9 @@ type MultiPaxos struct {
 	// help a candidate depose it.
 	lastContact time.Time
 
-	// Durability: writes of acceptor state mark the store dirty; messages
-	// that depend on them wait in outbox for one Sync covering them all.
-	dirty         bool
-	outbox        []mpOut
-	flushPending  bool
+	// Durability: messages that depend on writes of acceptor state wait in
+	// out for one Sync covering them all.
+	out           node.Outbox
 	electionEpoch uint64
 	electionTimer node.TimerID
 }
@@ -291,16 +289,12 @@ type mpRead struct {
 	done func(error)
 }
 
-type mpOut struct {
-	to  node.ID
-	msg node.Message
-}
-
 // NewMultiPaxos returns a Multi-Paxos node; its durable state is read from
 // env.Store in Start.
 func NewMultiPaxos(cfg MultiPaxosConfig) *MultiPaxos {
 	cfg.defaults()
-	return &MultiPaxos{cfg: cfg, sm: cfg.StateMachine, leader: node.None, aheadOf: node.None}
+	return &MultiPaxos{cfg: cfg, sm: cfg.StateMachine, leader: node.None, aheadOf: node.None,
+		out: node.Outbox{Timer: mpFlushTimer{}, Retry: cfg.HeartbeatInterval}}
 }
 
 // IsMessage reports whether msg is one of Multi-Paxos' messages, so that an
@@ -384,7 +378,7 @@ func (m *MultiPaxos) Timeout(env node.Env, timer any) {
 			m.env.After(m.cfg.HeartbeatInterval, mpHeartbeatTimer{Ballot: m.ballot})
 		}
 	case mpFlushTimer:
-		m.flushPending = false
+		m.out.Fired()
 		m.flush()
 	}
 }
@@ -523,24 +517,12 @@ func (m *MultiPaxos) stopElectionTimer() {
 
 // send sends msg once every write made so far is synced: a promise or an
 // accepted must never rest on state a crash could take back.
-func (m *MultiPaxos) send(to node.ID, msg node.Message) {
-	if !m.dirty {
-		m.env.Send(to, msg)
-		return
-	}
-	m.outbox = append(m.outbox, mpOut{to, msg})
-	m.scheduleFlush()
-}
+func (m *MultiPaxos) send(to node.ID, msg node.Message) { m.out.Send(m.env, to, msg) }
 
 // scheduleFlush arranges one flush after the inputs already queued, so that
 // the commands and writes that arrive together share one accept and one
 // Sync.
-func (m *MultiPaxos) scheduleFlush() {
-	if !m.flushPending {
-		m.flushPending = true
-		m.env.After(0, mpFlushTimer{})
-	}
-}
+func (m *MultiPaxos) scheduleFlush() { m.out.Schedule(m.env) }
 
 // flush sends the leader's batch (before its own sync, so that acceptors
 // write while it writes), syncs, sends what waited for the sync, counts
@@ -550,20 +532,10 @@ func (m *MultiPaxos) flush() {
 		m.attachReads()
 		m.sendBatch()
 	}
-	if m.dirty {
-		if err := m.env.Store().Sync(); err != nil {
-			m.env.Log().Error("multipaxos: sync failed; holding messages until a sync succeeds", "err", err)
-			m.flushPending = true
-			m.env.After(m.cfg.HeartbeatInterval, mpFlushTimer{})
-			return
-		}
-		m.dirty = false
+	if _, ok := m.out.Sync(m.env); !ok {
+		return
 	}
-	out := m.outbox
-	m.outbox = nil
-	for _, o := range out {
-		m.env.Send(o.to, o.msg)
-	}
+	m.out.Release(m.env)
 	switch m.role {
 	case MultiPaxosCandidate:
 		if m.selfPrep {

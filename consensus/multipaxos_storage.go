@@ -66,8 +66,7 @@ func (m *MultiPaxos) acceptorWrite() {
 	if m.cfg.Broken.UnsyncedAcceptor {
 		return
 	}
-	m.dirty = true
-	m.scheduleFlush()
+	m.out.Wrote(m.env)
 }
 
 // persistPromised writes the promise.

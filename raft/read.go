@@ -48,7 +48,7 @@ func (r *Raft) ReadIndex(env node.Env, done func(error)) {
 	} else {
 		rd.ctx = r.reads.ctx + 1
 		r.reads.want = true
-		r.scheduleFlush()
+		r.out.Schedule(r.env)
 	}
 	r.reads.pending = append(r.reads.pending, rd)
 	r.serveReads()

@@ -60,13 +60,10 @@ type Raft struct {
 	// within ElectionTimeoutMin it refuses to help depose it (diss. §4.2.3).
 	lastContact time.Time
 
-	// Durability (diss. §10.2.1): writes mark the store dirty; messages
-	// that depend on them wait in outbox until one Sync covers them all.
-	// Invariant: outbox is empty unless dirty or a flush is scheduled.
-	dirty        bool
+	// Durability (diss. §10.2.1): messages that depend on writes wait in
+	// out until one Sync covers them all.
+	out          node.Outbox
 	durableIndex uint64 // the log is synced up to here
-	outbox       []outMsg
-	flushPending bool
 
 	electionTimer node.TimerID
 	electionEpoch uint64
@@ -92,16 +89,12 @@ type progress struct {
 	readAck uint64
 }
 
-type outMsg struct {
-	to  node.ID
-	msg node.Message
-}
-
 // New returns a Raft server with configuration cfg. Its state is read from
 // env.Store in Start.
 func New(cfg Config) *Raft {
 	cfg.defaults()
-	return &Raft{cfg: cfg, sm: cfg.StateMachine, votedFor: node.None, leader: node.None, transferee: node.None}
+	return &Raft{cfg: cfg, sm: cfg.StateMachine, votedFor: node.None, leader: node.None, transferee: node.None,
+		out: node.Outbox{Timer: flushTimer{}, Retry: cfg.HeartbeatInterval}}
 }
 
 // IsMessage reports whether msg is one of Raft's messages, so that an
@@ -174,7 +167,7 @@ func (r *Raft) Timeout(env node.Env, timer any) {
 	case heartbeatTimer:
 		r.heartbeatTick()
 	case flushTimer:
-		r.flushPending = false
+		r.out.Fired()
 		r.flush()
 	}
 }
@@ -293,23 +286,7 @@ func (r *Raft) stopElectionTimer() {
 // an acknowledgement or a leader's own count must never rest on state a
 // crash could take back (Figure 2: "updated on stable storage before
 // responding to RPCs").
-func (r *Raft) send(to node.ID, msg node.Message) {
-	if !r.dirty {
-		r.env.Send(to, msg)
-		return
-	}
-	r.outbox = append(r.outbox, outMsg{to, msg})
-	r.scheduleFlush()
-}
-
-// scheduleFlush arranges one flush after the inputs already queued, so that
-// writes arriving together share a Sync.
-func (r *Raft) scheduleFlush() {
-	if !r.flushPending {
-		r.flushPending = true
-		r.env.After(0, flushTimer{})
-	}
-}
+func (r *Raft) send(to node.ID, msg node.Message) { r.out.Send(r.env, to, msg) }
 
 // flush syncs the store, then sends what waited for it. A leader first sends
 // its new entries to the followers, so that they write them to their disks
@@ -319,21 +296,14 @@ func (r *Raft) flush() {
 	if r.role == Leader {
 		r.broadcastAppend()
 	}
-	if r.dirty {
-		if err := r.env.Store().Sync(); err != nil {
-			r.env.Log().Error("raft: sync failed; holding messages until a sync succeeds", "err", err)
-			r.flushPending = true
-			r.env.After(r.cfg.HeartbeatInterval, flushTimer{})
-			return
-		}
-		r.dirty = false
+	synced, ok := r.out.Sync(r.env)
+	if !ok {
+		return
+	}
+	if synced {
 		r.durableIndex = r.log.lastIndex()
 	}
-	out := r.outbox
-	r.outbox = nil
-	for _, o := range out {
-		r.env.Send(o.to, o.msg)
-	}
+	r.out.Release(r.env)
 	if r.role == Leader {
 		r.maybeCommit()
 		r.startReadRound()

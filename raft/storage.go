@@ -59,14 +59,12 @@ func encode(v any) []byte {
 // persistHardState writes currentTerm and votedFor; the next flush syncs them.
 func (r *Raft) persistHardState() {
 	r.env.Store().Set(keyHardState, encode(hardState{Term: r.currentTerm, VotedFor: r.votedFor}))
-	r.dirty = true
-	r.scheduleFlush()
+	r.out.Wrote(r.env)
 }
 
 func (r *Raft) persistEntry(e *Entry) {
 	r.env.Store().Set(keyEntry(e.Index), encode(e))
-	r.dirty = true
-	r.scheduleFlush()
+	r.out.Wrote(r.env)
 }
 
 // deleteEntries removes entries from..to (inclusive) from the store.
@@ -75,8 +73,7 @@ func (r *Raft) deleteEntries(from, to uint64) {
 	for i := from; i <= to && i != 0; i++ {
 		st.Delete(keyEntry(i))
 	}
-	r.dirty = true
-	r.scheduleFlush()
+	r.out.Wrote(r.env)
 }
 
 // load reads the persistent state back: hard state, snapshot, then the log
