@@ -66,29 +66,7 @@ func (r paxosRun) replay() string {
 	flag("nodes", r.n)
 	flag("ops", r.proposers)
 	flag("time", r.length)
-	if l := r.link; l != (sim.Link{}) {
-		flag("latency", l.Latency)
-		if l.Loss > 0 {
-			flag("loss", l.Loss)
-		}
-		if l.Duplicate > 0 {
-			flag("dup", l.Duplicate)
-		}
-		if l.Reorder {
-			args = append(args, "--reorder")
-		}
-	}
-	if nem := r.nemesis; nem.Active() {
-		if nem.Crash > 0 {
-			flag("crashes", nem.Crash)
-			flag("restart-after", nem.RestartAfter)
-		}
-		if nem.Partition > 0 {
-			flag("partitions", nem.Partition)
-			flag("partition-for", nem.PartitionFor)
-		}
-		flag("faults-until", nem.Stop)
-	}
+	args = append(append(args, r.link.Flags()...), r.nemesis.Flags()...)
 	flag("seed", r.seed)
 	if r.window != 10*time.Millisecond {
 		args = append(args, fmt.Sprintf("(with proposals within %v, not the catalog's 10ms)", r.window))

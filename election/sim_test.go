@@ -97,37 +97,7 @@ func (sc scenario) replay() string {
 	flag("nodes", sc.n)
 	flag("time", sc.length)
 	flag("ops", sc.ops)
-	if l := sc.link; l != (sim.Link{}) {
-		flag("latency", l.Latency)
-		if l.Loss > 0 {
-			flag("loss", l.Loss)
-		}
-		if l.Duplicate > 0 {
-			flag("dup", l.Duplicate)
-		}
-		if l.Reorder {
-			args = append(args, "--reorder")
-		}
-	}
-	nem := sc.nemesis
-	if nem.Crash > 0 {
-		flag("crashes", nem.Crash)
-		flag("restart-after", nem.RestartAfter)
-	}
-	if nem.MaxDown > 0 {
-		flag("max-down", nem.MaxDown)
-	}
-	if nem.Partition > 0 {
-		flag("partitions", nem.Partition)
-		flag("partition-for", nem.PartitionFor)
-	}
-	if nem.Pause > 0 {
-		flag("pauses", nem.Pause)
-		flag("pause-for", nem.PauseFor)
-	}
-	if nem.Stop > 0 {
-		flag("faults-until", nem.Stop)
-	}
+	args = append(append(args, sc.link.Flags()...), sc.nemesis.Flags()...)
 	if sc.schedule != "" {
 		args = append(args, "--schedule", strconv.Quote(sc.schedule))
 	}

@@ -106,24 +106,7 @@ func (sc scenario) replay() string {
 		args = append(args, "--variant", sc.variant)
 	}
 	args = append(args, "--nodes", fmt.Sprint(sc.n), "--ops", fmt.Sprint(sc.ops), "--time", sc.length.String())
-	if l := sc.link; l != (sim.Link{}) {
-		args = append(args, "--latency", l.Latency.String())
-		if l.Loss > 0 {
-			args = append(args, "--loss", fmt.Sprint(l.Loss))
-		}
-		if l.Duplicate > 0 {
-			args = append(args, "--dup", fmt.Sprint(l.Duplicate))
-		}
-		if l.Reorder {
-			args = append(args, "--reorder")
-		}
-	}
-	if nem := sc.nemesis; nem.Crash > 0 {
-		args = append(args, "--crashes", fmt.Sprint(nem.Crash), "--restart-after", nem.RestartAfter.String(), "--faults-until", nem.Stop.String())
-	}
-	if nem := sc.nemesis; nem.Partition > 0 {
-		args = append(args, "--partitions", fmt.Sprint(nem.Partition), "--partition-for", nem.PartitionFor.String(), "--faults-until", nem.Stop.String())
-	}
+	args = append(append(args, sc.link.Flags()...), sc.nemesis.Flags()...)
 	if sc.schedule != "" {
 		args = append(args, "--schedule", "'"+sc.schedule+"'")
 	}

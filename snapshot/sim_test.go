@@ -80,18 +80,7 @@ func (sc scenario) replay() string {
 		args = append(args, "--variant", sc.variant)
 	}
 	args = append(args, "--nodes", fmt.Sprint(sc.n), "--ops", fmt.Sprint(sc.ops), "--time", sc.length.String())
-	if l := sc.link; l != (sim.Link{}) {
-		args = append(args, "--latency", l.Latency.String())
-		if l.Reorder {
-			args = append(args, "--reorder")
-		}
-		if l.Loss > 0 {
-			args = append(args, "--loss", fmt.Sprint(l.Loss))
-		}
-		if l.Bandwidth > 0 {
-			args = append(args, "--bandwidth", fmt.Sprint(l.Bandwidth))
-		}
-	}
+	args = append(args, sc.link.Flags()...)
 	return strings.Join(append(args, "--seed", fmt.Sprint(sc.seed)), " ")
 }
 

@@ -19,24 +19,12 @@ import (
 	"github.com/synod-dev/synod/sim"
 )
 
-// nemesisFlags prints random faults as the `synod sim` flags that ask for them.
+// nemesisFlags prints random faults as the `synod sim` flags that ask for
+// them, for a hint in the list; it leaves out when they stop (--faults-until),
+// which the hint does not name.
 func nemesisFlags(n sim.Nemesis) string {
-	var f []string
-	add := func(flag string, v any, set bool) {
-		if set {
-			f = append(f, fmt.Sprintf("--%s %v", flag, v))
-		}
-	}
-	add("crashes", n.Crash, n.Crash > 0)
-	add("restart-after", n.RestartAfter, n.Crash > 0)
-	add("max-down", n.MaxDown, n.MaxDown > 0)
-	add("partitions", n.Partition, n.Partition > 0)
-	add("partition-for", n.PartitionFor, n.Partition > 0)
-	add("pauses", n.Pause, n.Pause > 0)
-	add("pause-for", n.PauseFor, n.Pause > 0)
-	add("skew", n.Skew, n.Skew > 0)
-	add("drift", n.Drift, n.Drift > 0)
-	return strings.Join(f, " ")
+	n.Stop = 0
+	return strings.Join(n.Flags(), " ")
 }
 
 func main() {

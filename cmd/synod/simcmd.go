@@ -38,8 +38,10 @@ type simFlags struct {
 	svgEvents                      int
 }
 
-func newSimCmd() *cobra.Command {
-	f := &simFlags{link: sim.DefaultLink}
+func newSimCmd() *cobra.Command { return simCmdWith(&simFlags{link: sim.DefaultLink}) }
+
+// simCmdWith is `synod sim`, parsing its flags into f.
+func simCmdWith(f *simFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim ALGO [flags]",
 		Short: "Run an algorithm in the deterministic simulator, check its properties, measure its cost",
