@@ -705,13 +705,17 @@ func runBenchKV(w io.Writer, cfg benchKVConfig) (err error) {
 	if cfg.Baseline <= 0 {
 		cfg.Baseline = time.Second
 	}
-	var probes [4]latencies
-	for i := range probes {
-		if probes[i], err = measureFsync(root, cfg.Value+32, cfg.Baseline, 1+2*(i%2), i >= 2); err != nil {
+	// The raw append+fsync and the store's own Sync, each alone and three at once.
+	var fsync, fsync3, storeSync, storeSync3 latencies
+	for _, p := range []struct {
+		out   *latencies
+		k     int
+		store bool
+	}{{&fsync, 1, false}, {&fsync3, 3, false}, {&storeSync, 1, true}, {&storeSync3, 3, true}} {
+		if *p.out, err = measureFsync(root, cfg.Value+32, cfg.Baseline, p.k, p.store); err != nil {
 			return err
 		}
 	}
-	fsync, fsync3, storeSync, storeSync3 := probes[0], probes[1], probes[2], probes[3]
 	fsyncS, storeSyncS := fsync.sorted(), storeSync.sorted()
 	crtt, err := measureClientRTT(2000)
 	if err != nil {

@@ -58,10 +58,8 @@ func withSysmonAwake(env []string) ([]string, bool) {
 		return append(out, "GODEBUG="+sysmonSetting), true
 	}
 	cur := strings.TrimPrefix(out[at], "GODEBUG=")
-	for _, s := range strings.Split(cur, ",") {
-		if strings.HasPrefix(strings.TrimSpace(s), "schedtrace=") {
-			return env, false
-		}
+	if setsSchedtrace(cur) {
+		return env, false
 	}
 	if cur == "" {
 		out[at] = "GODEBUG=" + sysmonSetting
@@ -69,6 +67,16 @@ func withSysmonAwake(env []string) ([]string, bool) {
 		out[at] = "GODEBUG=" + cur + "," + sysmonSetting
 	}
 	return out, true
+}
+
+// setsSchedtrace reports whether a GODEBUG value sets schedtrace.
+func setsSchedtrace(godebug string) bool {
+	for _, s := range strings.Split(godebug, ",") {
+		if strings.HasPrefix(strings.TrimSpace(s), "schedtrace=") {
+			return true
+		}
+	}
+	return false
 }
 
 // keepSysmonAwake runs the program again with sysmonSetting in GODEBUG when
@@ -90,10 +98,8 @@ func keepSysmonAwake() {
 // keeps sysmon awake, for the header of a benchmark or a cluster.
 func sysmonNote() string {
 	godebug, set := os.LookupEnv("GODEBUG")
-	for _, s := range strings.Split(godebug, ",") {
-		if strings.HasPrefix(strings.TrimSpace(s), "schedtrace=") {
-			return "GODEBUG=" + godebug + " (sysmon stays awake)"
-		}
+	if setsSchedtrace(godebug) {
+		return "GODEBUG=" + godebug + " (sysmon stays awake)"
 	}
 	if _, out := os.LookupEnv(sysmonOptOut); out {
 		return "sysmon sleeps when idle (" + sysmonOptOut + " is set)"
