@@ -205,6 +205,13 @@ func TestUndecodableMessagesAreCountedAndDropped(t *testing.T) {
 	if got := testutilCount(t, m, "unknown-type"); got != 1 {
 		t.Fatalf("%v unknown-type drops, want 1", got)
 	}
+	// The good message, and only it, is counted received.
+	if got := metricValue(t, m.MessagesReceived.WithLabelValues("n0", "broadcast.Rumor")); got != 1 {
+		t.Fatalf("%v messages counted received, want 1", got)
+	}
+	if got := metricValue(t, m.BytesReceived.WithLabelValues("n0", "broadcast.Rumor")); got != float64(len(good)) {
+		t.Fatalf("%v bytes counted received, want %d", got, len(good))
+	}
 }
 
 // testutilCount reads synod_messages_dropped_total for one reason.
